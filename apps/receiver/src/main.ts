@@ -1,0 +1,57 @@
+import { serve } from '@hono/node-server';
+import { BridgeError, createLogger, loadReceiverConfig, loadRoutesFile } from '@rpa-bridge/core';
+import { createReceiverApp } from './app.js';
+import { adminEnabled } from './middleware/admin-auth.js';
+import { createProducerRedis } from './redis.js';
+
+function fatal(err: unknown): never {
+  const message = err instanceof BridgeError ? err.message : String((err as Error)?.stack ?? err);
+  process.stderr.write(`rpa-bridge receiver: cannot start\n${message}\n`);
+  process.exit(1);
+}
+
+let config: ReturnType<typeof loadReceiverConfig>;
+let routes: ReturnType<typeof loadRoutesFile>;
+try {
+  config = loadReceiverConfig(process.env);
+  routes = loadRoutesFile(config.routesFile);
+} catch (err) {
+  fatal(err);
+}
+
+const logger = createLogger({ level: config.logLevel, name: 'receiver' });
+const redis = createProducerRedis(config.redis.url);
+redis.on('error', (err: Error) =>
+  logger.warn({ err: { code: (err as NodeJS.ErrnoException).code, message: err.message } }, 'redis error'),
+);
+
+let receiver: ReturnType<typeof createReceiverApp>;
+try {
+  receiver = createReceiverApp({ config, routes, redis, logger });
+} catch (err) {
+  fatal(err);
+}
+
+if (config.auth.insecureNoAuth && config.auth.apiKeys.length === 0 && config.auth.hmacSecrets.length === 0) {
+  logger.warn('INSECURE_NO_AUTH=true: webhooks are accepted WITHOUT authentication; never run this in production');
+}
+if (!adminEnabled(config.admin)) logger.info('admin endpoints disabled (no ADMIN_TOKEN or ADMIN_USER/ADMIN_PASSWORD)');
+
+const server = serve({ fetch: receiver.app.fetch, port: config.port, hostname: config.host }, (info) => {
+  logger.info({ port: info.port, host: config.host, routes: routes.map((r) => r.name) }, 'receiver listening');
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  const hardExit = setTimeout(() => process.exit(1), 10_000);
+  hardExit.unref();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await receiver.close();
+  await redis.quit().catch(() => redis.disconnect());
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

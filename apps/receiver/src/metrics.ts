@@ -1,0 +1,59 @@
+import type { Queue } from 'bullmq';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface ReceiverMetrics {
+  registry: Registry;
+  requests: Counter<'status' | 'outcome' | 'route'>;
+  enqueueSeconds: Histogram<'outcome'>;
+  requestSeconds: Histogram<'status'>;
+}
+
+const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
+
+/**
+ * Prometheus metrics of the receiver. Queue depth is read from Redis at
+ * scrape time (one pipelined call per queue), so it is never stale.
+ */
+export function createReceiverMetrics(queues: () => Iterable<Queue>, registry = new Registry()): ReceiverMetrics {
+  collectDefaultMetrics({ register: registry, prefix: 'rpa_receiver_' });
+  const requests = new Counter({
+    name: 'rpa_receiver_requests_total',
+    help: 'Webhook requests by HTTP status, outcome (accepted, duplicate or error code) and route',
+    labelNames: ['status', 'outcome', 'route'] as const,
+    registers: [registry],
+  });
+  const enqueueSeconds = new Histogram({
+    name: 'rpa_receiver_enqueue_duration_seconds',
+    help: 'Time to write a job durably to Redis (add + confirm), by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const requestSeconds = new Histogram({
+    name: 'rpa_receiver_request_duration_seconds',
+    help: 'Webhook request latency, by HTTP status',
+    labelNames: ['status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'rpa_queue_jobs',
+    help: 'Jobs per route queue and state (waiting + prioritized = backlog; failed = dead letters)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await Promise.all(
+        [...queues()].map(async (q) => {
+          try {
+            const counts = await q.getJobCounts(...JOB_STATES);
+            for (const state of JOB_STATES) this.set({ queue: q.name, state }, counts[state] ?? 0);
+          } catch {
+            // Redis down: leave the series out rather than report zeros; /readyz reports the outage.
+          }
+        }),
+      );
+    },
+  });
+  return { registry, requests, enqueueSeconds, requestSeconds };
+}

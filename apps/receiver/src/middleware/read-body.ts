@@ -1,0 +1,52 @@
+import { BridgeError } from '@rpa-bridge/core';
+
+/**
+ * Reads the raw body bytes, stopping as soon as `limit` is passed: a huge or
+ * endless body is refused while it streams in, not after it was buffered.
+ */
+export async function readBody(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = req.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) throw tooLarge(limit);
+  if (req.body === null) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+const tooLarge = (limit: number) => new BridgeError('payload_too_large', `the body is larger than ${limit} bytes`);
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses JSON from bytes; invalid UTF-8 is malformed JSON too. */
+export function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch {
+    throw new BridgeError('invalid_json', 'the body is not valid JSON');
+  }
+}
+
+/** `application/json` or any `application/*+json`, with optional parameters. */
+export function isJsonContentType(header: string | undefined | null): boolean {
+  if (!header) return false;
+  const type = (header.split(';')[0] as string).trim().toLowerCase();
+  return type === 'application/json' || /^application\/[\w.+-]+\+json$/.test(type);
+}

@@ -1,0 +1,57 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { HonoAdapter } from '@bull-board/hono';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { type AuditTrail, BridgeError, type Redactor } from '@rpa-bridge/core';
+import type { Queue } from 'bullmq';
+import { Hono } from 'hono';
+import { type AdminCredentials, adminAuth } from '../middleware/admin-auth.js';
+
+export const BULL_BOARD_PATH = '/admin/queues';
+
+export interface AdminRouteDeps {
+  admin: AdminCredentials;
+  queues: Iterable<Queue>;
+  audit: AuditTrail;
+  redactor: Redactor;
+}
+
+/** Bull Board and the audit API, both behind admin auth. */
+export function registerAdminRoutes(app: Hono, deps: AdminRouteDeps): void {
+  const guard = adminAuth(deps.admin);
+  app.use(`${BULL_BOARD_PATH}/*`, guard);
+  app.use(BULL_BOARD_PATH, guard);
+  app.use('/v1/transactions/*', guard);
+
+  const serverAdapter = new HonoAdapter(serveStatic);
+  serverAdapter.setBasePath(BULL_BOARD_PATH);
+  const adapters = [...deps.queues].map((q) => {
+    const adapter = new BullMQAdapter(q);
+    // Job data holds only route-mapped inputs, but Bull Board shows them to every operator: mask PII.
+    adapter.setFormatter('data', (data: unknown) => deps.redactor.value(data));
+    adapter.setFormatter('returnValue', (v: unknown) => deps.redactor.value(v));
+    return adapter;
+  });
+  createBullBoard({
+    queues: adapters,
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'rpa-bridge' } },
+  });
+  const board = new Hono();
+  board.route('/', serverAdapter.registerPlugin());
+  app.route(BULL_BOARD_PATH, board);
+
+  app.get('/v1/transactions/:correlationId', async (c) => {
+    const correlationId = c.req.param('correlationId');
+    let entries: Awaited<ReturnType<AuditTrail['read']>>;
+    try {
+      entries = await deps.audit.read(correlationId);
+    } catch (cause) {
+      throw new BridgeError('unavailable', 'the audit store is unreachable', { cause });
+    }
+    if (entries.length === 0) {
+      return c.json({ error: 'not_found', message: 'no transaction with this correlationId', correlationId }, 404);
+    }
+    return c.json({ correlationId, entries: deps.redactor.value(entries) });
+  });
+}

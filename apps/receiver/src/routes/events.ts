@@ -1,0 +1,174 @@
+import {
+  type AuditTrail,
+  BridgeError,
+  type Cidr,
+  createApiKeyVerifier,
+  createSignatureVerifier,
+  type FieldCipher,
+  findRoute,
+  hasSignatureHeader,
+  type InteractionEvent,
+  isAllowed,
+  mapInputs,
+  normaliseEvent,
+  type Redactor,
+  type Route,
+} from '@rpa-bridge/core';
+import type { Context, Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { Enqueuer } from '../enqueue.js';
+import { errorResponse, statusOf } from '../http-errors.js';
+import type { ReceiverMetrics } from '../metrics.js';
+import { isJsonContentType, parseJson, readBody } from '../middleware/read-body.js';
+
+export interface EventsRouteDeps {
+  auth: {
+    apiKeys: readonly string[];
+    hmacSecrets: readonly string[];
+    allowedIps: readonly Cidr[];
+    trustedProxies: readonly Cidr[];
+    maxEventAgeMs: number | undefined;
+  };
+  maxBodyBytes: number;
+  maxBacklog: number;
+  routes: readonly Route[];
+  enqueuer: Enqueuer;
+  audit: AuditTrail;
+  cipher: FieldCipher | undefined;
+  redactor: Redactor;
+  metrics: ReceiverMetrics;
+  logger: Logger;
+  now: () => Date;
+  peerAddress: (c: Context) => string | undefined;
+}
+
+interface Outcome {
+  status: number;
+  outcome: string;
+  event?: InteractionEvent;
+  route?: Route;
+}
+
+const fail = (code: ConstructorParameters<typeof BridgeError>[0], message: string) => new BridgeError(code, message);
+
+export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): void {
+  const { auth, enqueuer, audit, redactor, metrics, logger } = deps;
+  const verifyKey = auth.apiKeys.length > 0 ? createApiKeyVerifier(auth.apiKeys) : undefined;
+  const verifySignature = auth.hmacSecrets.length > 0 ? createSignatureVerifier(auth.hmacSecrets) : undefined;
+
+  /** Every check in SPEC §2.2 order; cheap header checks before the body is read. */
+  async function ingest(c: Context, state: Outcome): Promise<Response> {
+    const h = (name: string) => c.req.header(name);
+    if (!isAllowed(deps.peerAddress(c), h('x-forwarded-for'), auth.allowedIps, auth.trustedProxies)) {
+      throw fail('forbidden', 'the source address is not allowed');
+    }
+    if (verifyKey && !verifyKey({ apiKey: h('x-api-key'), authorization: h('authorization') })) {
+      throw fail('unauthorized', 'a valid API key is required');
+    }
+    const signatures = { genesys: h('x-genesys-signature'), hub: h('x-hub-signature-256') };
+    if (verifySignature && !hasSignatureHeader(signatures)) {
+      throw fail('unauthorized', 'a signature header is required');
+    }
+    if (!isJsonContentType(h('content-type'))) {
+      throw fail('unsupported_media_type', 'the body must be application/json');
+    }
+    const bytes = await readBody(c.req.raw, deps.maxBodyBytes);
+    if (verifySignature && !verifySignature(bytes, signatures)) {
+      throw fail('unauthorized', 'the signature does not match the body');
+    }
+    const event = normaliseEvent(parseJson(bytes), h('x-correlation-id'));
+    state.event = event;
+    if (auth.maxEventAgeMs !== undefined) {
+      const skew = Math.abs(deps.now().getTime() - Date.parse(event.timestamp));
+      if (skew > auth.maxEventAgeMs) throw fail('unauthorized', 'the event timestamp is outside the replay window');
+    }
+    const route = findRoute(deps.routes, event);
+    if (!route) throw fail('no_route', 'no configured route matches this event');
+    state.route = route;
+    const inputs = mapInputs(route, event);
+    const sealed: Record<string, string> = {};
+    for (const [name, value] of Object.entries(inputs.sensitive)) {
+      sealed[name] = (deps.cipher as FieldCipher).encrypt(value);
+    }
+    if ((await enqueuer.backlog(route)) >= deps.maxBacklog) {
+      // A redelivery of something already queued is still a duplicate, not an overload.
+      if (await enqueuer.exists(route, event.correlationId)) return done(c, state, 'duplicate');
+      throw fail('overloaded', 'too many events are waiting; retry later');
+    }
+    const started = performance.now();
+    const outcome = await enqueuer.enqueue(route, {
+      route: route.name,
+      correlationId: event.correlationId,
+      eventType: event.eventType,
+      eventTimestamp: event.timestamp,
+      receivedAt: deps.now().toISOString(),
+      inputs: inputs.plain,
+      sealed,
+    });
+    metrics.enqueueSeconds.observe({ outcome }, (performance.now() - started) / 1000);
+    return done(c, state, outcome);
+  }
+
+  function done(c: Context, state: Outcome, outcome: 'accepted' | 'duplicate'): Response {
+    const correlationId = (state.event as InteractionEvent).correlationId;
+    state.status = outcome === 'accepted' ? 202 : 200;
+    state.outcome = outcome;
+    return c.json({ status: outcome, correlationId }, state.status as 200 | 202);
+  }
+
+  async function handler(c: Context): Promise<Response> {
+    const started = performance.now();
+    const state: Outcome = { status: 500, outcome: 'internal' };
+    try {
+      return await ingest(c, state);
+    } catch (err) {
+      if (!(err instanceof BridgeError)) {
+        logger.error(
+          { err: { type: (err as Error)?.name, message: redactor.text(String((err as Error)?.message)) } },
+          'unexpected ingest failure',
+        );
+        state.status = 500;
+        return c.json({ error: 'internal', message: 'internal error' }, 500);
+      }
+      state.status = statusOf(err);
+      state.outcome = err.code;
+      const correlationId = state.event?.correlationId;
+      if (correlationId !== undefined && err.code !== 'unavailable') {
+        audit
+          .record(
+            correlationId,
+            { type: 'received', route: state.route?.name },
+            { type: 'rejected', reason: err.code, route: state.route?.name },
+          )
+          .catch((e: Error) => logger.warn({ err: { message: e.message } }, 'audit write failed'));
+      }
+      return errorResponse(c, err, correlationId);
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      const route = state.route?.name ?? '';
+      metrics.requests.inc({ status: String(state.status), outcome: state.outcome, route });
+      metrics.requestSeconds.observe({ status: String(state.status) }, seconds);
+      logger.info(
+        {
+          method: c.req.method,
+          path: c.req.path,
+          status: state.status,
+          outcome: state.outcome,
+          latencyMs: Math.round(seconds * 10_000) / 10,
+          correlationId: state.event ? redactor.text(state.event.correlationId) : undefined,
+          route: route || undefined,
+          eventType: state.event?.eventType,
+        },
+        'webhook',
+      );
+    }
+  }
+
+  for (const path of ['/v1/events', '/webhooks/genesys']) {
+    app.post(path, handler);
+    app.all(path, (c) => {
+      c.header('Allow', 'POST');
+      return c.json({ error: 'method_not_allowed', message: 'use POST' }, 405);
+    });
+  }
+}

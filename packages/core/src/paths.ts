@@ -1,0 +1,17 @@
+/**
+ * Reads a dot path (`metadata.taskType`) from parsed JSON. Only own
+ * properties are followed, so `__proto__` or `constructor` in a path or a
+ * payload can never reach Object.prototype.
+ */
+export function getPath(root: unknown, path: string): unknown {
+  let cur: unknown = root;
+  for (const key of path.split('.')) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+    if (!Object.hasOwn(cur, key)) return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -1,0 +1,54 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export interface SignatureHeaders {
+  /** `X-Genesys-Signature: sha256=<hex>` */
+  genesys?: string | undefined;
+  /** `X-Hub-Signature-256: sha256=<base64 or hex>` (Genesys Open Messaging) */
+  hub?: string | undefined;
+}
+
+/** Decodes `sha256=<hex|base64>` into the 32 digest bytes, or undefined. */
+export function decodeSignature(header: string, allowBase64: boolean): Buffer | undefined {
+  const m = /^\s*sha256=(\S+)\s*$/i.exec(header);
+  if (!m) return undefined;
+  const value = m[1] as string;
+  if (/^[0-9a-f]{64}$/i.test(value)) return Buffer.from(value, 'hex');
+  if (allowBase64 && /^[A-Za-z0-9+/_-]{43}={0,1}$/.test(value)) {
+    const bytes = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    return bytes.length === 32 ? bytes : undefined;
+  }
+  return undefined;
+}
+
+/** Whether the request carries any signature header at all (checked before reading the body). */
+export const hasSignatureHeader = (h: SignatureHeaders): boolean =>
+  (h.genesys !== undefined && h.genesys !== '') || (h.hub !== undefined && h.hub !== '');
+
+/**
+ * HMAC-SHA256 over the raw body bytes, never over re-serialised JSON.
+ * Several secrets may be active (rotation); comparison is constant-time.
+ */
+export function createSignatureVerifier(secrets: readonly string[]) {
+  return (body: Uint8Array, headers: SignatureHeaders): boolean => {
+    const presented: Buffer[] = [];
+    if (headers.genesys) {
+      const d = decodeSignature(headers.genesys, false);
+      if (d) presented.push(d);
+    }
+    if (headers.hub) {
+      const d = decodeSignature(headers.hub, true);
+      if (d) presented.push(d);
+    }
+    if (presented.length === 0) return false;
+    let ok = false;
+    for (const secret of secrets) {
+      const expected = createHmac('sha256', secret).update(body).digest();
+      for (const p of presented) ok = timingSafeEqual(expected, p) || ok;
+    }
+    return ok;
+  };
+}
+
+/** Signs a body the way senders do (for tests, benchmarks and the sample curl). */
+export const signBody = (secret: string, body: string | Uint8Array, encoding: 'hex' | 'base64' = 'hex'): string =>
+  `sha256=${createHmac('sha256', secret).update(body).digest(encoding)}`;
