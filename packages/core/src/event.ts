@@ -165,7 +165,8 @@ export function normaliseEvent(body: unknown, headerCorrelationId?: string): Int
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const field = String(issue.path[0] ?? '') as keyof InteractionEvent;
-      const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+      const message =
+        issue.code === 'invalid_type' && issue.message.endsWith('received undefined') ? 'is required' : issue.message;
       issues.push({ path: sources[field] ?? field, message: message.replace(`${field} `, '') });
     }
   }

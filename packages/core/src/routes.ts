@@ -99,7 +99,7 @@ export function parseRoutes(doc: unknown, file: string): Route[] {
   if (!parsed.success) {
     const issues: Issue[] = parsed.error.issues.map((i) => ({
       path: formatPath(i.path) || '(root)',
-      message: i.message,
+      message: i.code === 'invalid_type' && i.message.endsWith('received undefined') ? 'is required' : i.message,
     }));
     const lines = issues.map((i) => `  ${file}: ${i.path}: ${i.message}`).join('\n');
     throw new BridgeError('routes_invalid', `invalid routes file ${file}:\n${lines}`, { issues });

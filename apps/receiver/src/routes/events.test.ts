@@ -5,7 +5,7 @@ import { normaliseEvent, startJobSchema, toJobId } from '@rpa-bridge/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { flatEvent, post, startTestReceiver, type TestReceiver } from '../../../../test/support/receiver.js';
 
-const SAMPLES = join(import.meta.dirname, '../../../../../shared/notes/genesys-samples');
+const SAMPLES = join(import.meta.dirname, '../../../../test/fixtures/genesys');
 
 async function jobData(t: TestReceiver, queue: string, correlationId: string) {
   const raw = await t.inspect.hget(`${t.prefix}:${queue}:${toJobId(correlationId)}`, 'data');
@@ -152,7 +152,7 @@ describe('POST /v1/events: the SPEC §2.2 response table', () => {
     expect((await fetch(`${t.url}/v1/events`)).status).toBe(405);
     const nf = await fetch(`${t.url}/nope`);
     expect(nf.status).toBe(404);
-    expect((await nf.json()).error).toBe('not_found');
+    expect(((await nf.json()) as { error: string }).error).toBe('not_found');
   });
 
   it('correlationId from X-Correlation-Id, else derived deterministically (UUIDv5)', async () => {
