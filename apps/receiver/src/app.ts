@@ -79,7 +79,8 @@ export function createReceiverApp(deps: ReceiverDeps): Receiver {
     dedupeTtlMs: config.dedupeTtlMs,
     attempts: config.jobAttempts,
     timeoutMs: config.enqueueTimeoutMs,
-    onError: (err) => logger.warn({ err: { message: redactor.text(err.message) } }, 'queue connection error'),
+    // The shared connection's own error handler (main.ts) reports outages; this only adds detail.
+    onError: (err) => logger.debug({ err: { message: redactor.text(err.message) } }, 'queue error'),
   });
   const metrics = createReceiverMetrics(() => enqueuer.queues.values(), deps.registry);
   const app = new Hono();

@@ -26,10 +26,10 @@ describe('concurrent duplicate deliveries', () => {
 });
 
 describe('backlog limit', () => {
-  it('429 overloaded with Retry-After once MAX_BACKLOG jobs wait; a queued event is still a duplicate', async () => {
+  it('429 overloaded with Retry-After once more than MAX_BACKLOG jobs wait; a queued event is still a duplicate', async () => {
     const t = await startTestReceiver({ redisUrl: inject('redisUrl'), env: { MAX_BACKLOG: '3' } });
     try {
-      const sent = [flatEvent(), flatEvent(), flatEvent()];
+      const sent = [flatEvent(), flatEvent(), flatEvent(), flatEvent()];
       for (const ev of sent) expect((await post(t.url, ev)).status).toBe(202);
       const res = await post(t.url, flatEvent());
       expect(res.status).toBe(429);

@@ -21,9 +21,20 @@ try {
 
 const logger = createLogger({ level: config.logLevel, name: 'receiver' });
 const redis = createProducerRedis(config.redis.url);
-redis.on('error', (err: Error) =>
-  logger.warn({ err: { code: (err as NodeJS.ErrnoException).code, message: err.message } }, 'redis error'),
-);
+// One warning per outage, not one per reconnect attempt.
+let redisDown = false;
+redis.on('error', (err: NodeJS.ErrnoException) => {
+  if (redisDown) return;
+  redisDown = true;
+  logger.warn(
+    { err: { code: err.code, message: err.message } },
+    'redis unreachable: webhooks get 503 until it is back',
+  );
+});
+redis.on('ready', () => {
+  if (redisDown) logger.info('redis reachable again');
+  redisDown = false;
+});
 
 let receiver: ReturnType<typeof createReceiverApp>;
 try {

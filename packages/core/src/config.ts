@@ -37,7 +37,7 @@ export interface ReceiverConfig {
   admin: { token?: string; user?: string; password?: string };
   /** `MAX_BODY_BYTES`, default 64 KiB, enforced while reading. */
   maxBodyBytes: number;
-  /** `MAX_BACKLOG`: jobs not yet started, per route, above which ingest answers 429 (default 10,000). */
+  /** `MAX_BACKLOG`: once more jobs than this wait (not yet started) in a route's queue, ingest answers 429 (default 10,000). */
   maxBacklog: number;
   /** `DEDUPE_TTL`: how long a correlationId is remembered after its job finished (default 24 h). */
   dedupeTtlMs: number;
@@ -105,8 +105,8 @@ export function loadReceiverConfig(env: Env, readFile?: ReadFile): Readonly<Rece
       insecureNoAuth,
     },
     admin,
-    maxBodyBytes: r.int('MAX_BODY_BYTES', 64 * 1024, { min: 256, max: 16 * 1024 * 1024 }),
-    maxBacklog: r.int('MAX_BACKLOG', 10_000, { min: 1 }),
+    maxBodyBytes: r.int('MAX_BODY_BYTES', 64 * 1024, { min: 1, max: 16 * 1024 * 1024 }),
+    maxBacklog: r.int('MAX_BACKLOG', 10_000, { min: 0 }),
     dedupeTtlMs,
     auditTtlMs,
     enqueueTimeoutMs: r.duration('ENQUEUE_TIMEOUT_MS', 'ms', 2000),

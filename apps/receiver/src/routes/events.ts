@@ -90,7 +90,7 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): void {
     for (const [name, value] of Object.entries(inputs.sensitive)) {
       sealed[name] = (deps.cipher as FieldCipher).encrypt(value);
     }
-    if ((await enqueuer.backlog(route)) >= deps.maxBacklog) {
+    if ((await enqueuer.backlog(route)) > deps.maxBacklog) {
       // A redelivery of something already queued is still a duplicate, not an overload.
       if (await enqueuer.exists(route, event.correlationId)) return done(c, state, 'duplicate');
       throw fail('overloaded', 'too many events are waiting; retry later');
