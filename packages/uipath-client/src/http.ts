@@ -1,0 +1,131 @@
+import {
+  kindForNetworkError,
+  kindForStatus,
+  type Operation,
+  OrchestratorError,
+  type OrchestratorErrorDetails,
+  parseErrorBody,
+  parseRetryAfter,
+} from './errors.js';
+import { type Folder, folderHeaders } from './folders.js';
+import type { TokenProvider } from './token.js';
+
+/** The slice of `fetch` the client uses; undici's and the global one both fit. */
+export interface FetchResponse {
+  status: number;
+  ok: boolean;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<FetchResponse>;
+
+export interface CallOptions {
+  operation: Operation;
+  method: 'GET' | 'POST';
+  /** Path under the Orchestrator base, e.g. `/odata/Jobs(5)`. */
+  path: string;
+  query?: Record<string, string>;
+  folder?: Folder;
+  body?: unknown;
+  /** Cancels the call (e.g. BullMQ's per-job signal); the per-request timeout applies anyway. */
+  signal?: AbortSignal;
+}
+
+export interface HttpDeps {
+  baseUrl: string;
+  fetch: FetchLike;
+  tokens: TokenProvider;
+  now: () => number;
+  timeoutMs: number;
+  /** Observes every Orchestrator response or failure (metrics). */
+  onCall?: (operation: Operation, status: number | 'error', seconds: number) => void;
+}
+
+const buildUrl = (base: string, path: string, query?: Record<string, string>) => {
+  const qs = query
+    ? Object.entries(query)
+        .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+        .join('&')
+    : '';
+  return `${base.replace(/\/+$/, '')}${path}${qs ? `?${qs}` : ''}`;
+};
+
+/**
+ * One Orchestrator call: bearer token, folder header, JSON, a timeout, one
+ * token refresh and retry on 401, and every failure turned into an
+ * OrchestratorError of the right kind. Only GETs count as idempotent.
+ */
+export function createHttp(deps: HttpDeps) {
+  async function send(o: CallOptions, token: string): Promise<FetchResponse> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+      ...(o.folder ? folderHeaders(o.folder) : {}),
+    };
+    const init: Parameters<FetchLike>[1] = { method: o.method, headers };
+    if (o.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(o.body);
+    }
+    const timeout = AbortSignal.timeout(deps.timeoutMs);
+    init.signal = o.signal ? AbortSignal.any([timeout, o.signal]) : timeout;
+    return deps.fetch(buildUrl(deps.baseUrl, o.path, o.query), init);
+  }
+
+  return async function call<T>(o: CallOptions): Promise<{ status: number; body: T }> {
+    const idempotent = o.method === 'GET';
+    const started = performance.now();
+    const observe = (status: number | 'error') => deps.onCall?.(o.operation, status, (performance.now() - started) / 1000);
+    let token = await deps.tokens.get();
+    let res: FetchResponse;
+    let text: string;
+    try {
+      res = await send(o, token);
+      if (res.status === 401) {
+        await res.text().catch(() => '');
+        deps.tokens.invalidate(token);
+        token = await deps.tokens.get();
+        res = await send(o, token);
+      }
+      text = await res.text();
+    } catch (cause) {
+      if (cause instanceof OrchestratorError) throw cause; // token refresh failed
+      observe('error');
+      const timedOut = (cause as Error)?.name === 'TimeoutError';
+      throw new OrchestratorError(timedOut ? `no answer within ${deps.timeoutMs} ms` : 'the connection failed', {
+        kind: kindForNetworkError(cause, idempotent),
+        operation: o.operation,
+        cause,
+      });
+    }
+    observe(res.status);
+    if (!res.ok) {
+      const parsed = parseErrorBody(text);
+      const d: OrchestratorErrorDetails = {
+        kind: kindForStatus(res.status, idempotent),
+        operation: o.operation,
+        status: res.status,
+      };
+      if (parsed.errorCode !== undefined) d.errorCode = parsed.errorCode;
+      if (parsed.traceId !== undefined) d.traceId = parsed.traceId;
+      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), deps.now());
+      if (retryAfterMs !== undefined) d.retryAfterMs = retryAfterMs;
+      throw new OrchestratorError(parsed.message ?? `HTTP ${res.status}`, d);
+    }
+    try {
+      return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+    } catch (cause) {
+      throw new OrchestratorError('the response is not JSON', {
+        kind: idempotent ? 'retryable' : 'ambiguous',
+        operation: o.operation,
+        status: res.status,
+        cause,
+      });
+    }
+  };
+}
+
+export type Http = ReturnType<typeof createHttp>;
