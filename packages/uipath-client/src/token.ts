@@ -1,5 +1,5 @@
 import { kindForNetworkError, kindForStatus, OrchestratorError, parseErrorBody, parseRetryAfter } from './errors.js';
-import type { FetchLike } from './http.js';
+import type { FetchLike, FetchResponse } from './http.js';
 
 export interface TokenOptions {
   tokenUrl: string;
