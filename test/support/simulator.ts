@@ -13,7 +13,9 @@ export interface TestSimulator {
 }
 
 /** The Orchestrator simulator on a real loopback socket. */
-export async function startTestSimulator(opts: { routes?: Route[]; settings?: Partial<SimSettings> } = {}): Promise<TestSimulator> {
+export async function startTestSimulator(
+  opts: { routes?: Route[]; settings?: Partial<SimSettings> } = {},
+): Promise<TestSimulator> {
   const settings: SimSettings = {
     robots: 4,
     jobMs: 50,

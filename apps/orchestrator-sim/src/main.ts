@@ -9,12 +9,19 @@ try {
   config = loadSimConfig(process.env);
   routes = config.routesFile ? loadRoutesFile(config.routesFile) : undefined;
 } catch (err) {
-  process.stderr.write(`orchestrator simulator: cannot start\n${err instanceof BridgeError ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `orchestrator simulator: cannot start\n${err instanceof BridgeError ? err.message : String(err)}\n`,
+  );
   process.exit(1);
 }
 
 const logger = createLogger({ level: config.logLevel, name: 'orchestrator-sim' });
-const sim = createSimulator({ settings: { ...config.settings }, clientId: config.clientId, clientSecret: config.clientSecret, routes });
+const sim = createSimulator({
+  settings: { ...config.settings },
+  clientId: config.clientId,
+  clientSecret: config.clientSecret,
+  routes,
+});
 
 const server = serve({ fetch: sim.app.fetch, port: config.port, hostname: config.host }, (info) => {
   const url = `http://127.0.0.1:${info.port}`;

@@ -42,7 +42,8 @@ class HttpFailure {
   ) {}
 }
 
-const bad = (message: string, errorCode: number, status = 400) => new HttpFailure(status, orchestratorError(message, errorCode));
+const bad = (message: string, errorCode: number, status = 400) =>
+  new HttpFailure(status, orchestratorError(message, errorCode));
 
 /** Destroys the client's socket: the response never arrives. */
 function dropConnection(c: Context): Response {
@@ -84,7 +85,9 @@ export function createSimulator(o: SimulatorOptions) {
     else if (key !== undefined) folder = state.folders.find((f) => f.Key.toLowerCase() === key.toLowerCase());
     else if (path !== undefined || encoded !== undefined) {
       const p = path ?? Buffer.from(encoded as string, 'base64').toString('utf16le');
-      folder = state.folders.find((f) => f.FullyQualifiedName.toLowerCase() === p.replace(/^\/+|\/+$/g, '').toLowerCase());
+      folder = state.folders.find(
+        (f) => f.FullyQualifiedName.toLowerCase() === p.replace(/^\/+|\/+$/g, '').toLowerCase(),
+      );
     } else throw bad('A folder is required for this action.', 1101);
     if (!folder) throw bad('Folder does not exist or the user does not have access to the folder.', 1100);
     return folder;
@@ -107,7 +110,11 @@ export function createSimulator(o: SimulatorOptions) {
   }
 
   /** Runs a handler under the fault table: reject / reset before, fail / reset after. */
-  async function withFaults(c: Context, op: SimOperation, handle: () => Promise<Response> | Response): Promise<Response> {
+  async function withFaults(
+    c: Context,
+    op: SimOperation,
+    handle: () => Promise<Response> | Response,
+  ): Promise<Response> {
     state.stats.requests[op] = (state.stats.requests[op] ?? 0) + 1;
     const text = `${c.req.url} ${c.req.method === 'POST' ? await c.req.raw.clone().text() : ''}`;
     const rule: FaultRule | undefined = faults.take(op, text);
@@ -170,7 +177,10 @@ export function createSimulator(o: SimulatorOptions) {
       const folder = folderOf(c);
       const filter = parseFilter(c.req.query('$filter'));
       if (!filter) throw bad('Invalid request!', 1000);
-      const value = applyFilter(state.releases.filter((r) => r.OrganizationUnitId === folder.Id), filter);
+      const value = applyFilter(
+        state.releases.filter((r) => r.OrganizationUnitId === folder.Id),
+        filter,
+      );
       return c.json({ '@odata.context': context(c, 'Releases'), '@odata.count': value.length, value });
     }),
   );
@@ -205,7 +215,8 @@ export function createSimulator(o: SimulatorOptions) {
       const args = si.InputArguments;
       if (args !== undefined && args !== null) {
         if (typeof args !== 'string') throw bad('InputArguments must be a JSON string.', 1009);
-        if (args.length > 10_000) throw bad('The field InputArguments must be a string with a maximum length of 10000.', 1009);
+        if (args.length > 10_000)
+          throw bad('The field InputArguments must be a string with a maximum length of 10000.', 1009);
         try {
           const parsed = JSON.parse(args);
           if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
@@ -233,7 +244,10 @@ export function createSimulator(o: SimulatorOptions) {
       const filter = parseFilter(c.req.query('$filter'));
       if (!filter) throw bad('Invalid request!', 1000);
       const top = Math.min(Number(c.req.query('$top') ?? 1000) || 1000, 1000);
-      const value = applyFilter(state.jobs.filter((j) => j.OrganizationUnitId === folder.Id), filter)
+      const value = applyFilter(
+        state.jobs.filter((j) => j.OrganizationUnitId === folder.Id),
+        filter,
+      )
         .sort((a, b) => b.Id - a.Id)
         .slice(0, top)
         .map(publicJob);
@@ -259,10 +273,13 @@ export function createSimulator(o: SimulatorOptions) {
       const body = (await c.req.json().catch(() => undefined)) as { itemData?: Record<string, unknown> } | undefined;
       const d = body?.itemData;
       if (!d || typeof d.Name !== 'string') throw bad('itemData.Name is required.', 1000);
-      const queue = state.queues.find((q) => q.OrganizationUnitId === folder.Id && q.Name.toLowerCase() === (d.Name as string).toLowerCase());
+      const queue = state.queues.find(
+        (q) => q.OrganizationUnitId === folder.Id && q.Name.toLowerCase() === (d.Name as string).toLowerCase(),
+      );
       if (!queue) throw bad('Queue does not exist.', 1002, 404);
       const ref = typeof d.Reference === 'string' ? d.Reference : undefined;
-      if (ref !== undefined && ref.length > 128) throw bad('The field Reference must be a string with a maximum length of 128.', 1009);
+      if (ref !== undefined && ref.length > 128)
+        throw bad('The field Reference must be a string with a maximum length of 128.', 1009);
       if (
         ref !== undefined &&
         queue.EnforceUniqueReference &&
@@ -275,7 +292,8 @@ export function createSimulator(o: SimulatorOptions) {
       }
       const data: Parameters<SimState['createQueueItem']>[2] = {};
       if (typeof d.Priority === 'string') data.Priority = d.Priority;
-      if (d.SpecificContent && typeof d.SpecificContent === 'object') data.SpecificContent = d.SpecificContent as Record<string, unknown>;
+      if (d.SpecificContent && typeof d.SpecificContent === 'object')
+        data.SpecificContent = d.SpecificContent as Record<string, unknown>;
       if (ref !== undefined) data.Reference = ref;
       const item = state.createQueueItem(queue, folder, data);
       return c.json({ '@odata.context': context(c, 'QueueItems/$entity'), ...item }, 201);
@@ -288,7 +306,10 @@ export function createSimulator(o: SimulatorOptions) {
       rateLimit();
       const filter = parseFilter(c.req.query('$filter'));
       if (!filter) throw bad('Invalid request!', 1000);
-      const value = applyFilter(state.queueItems.filter((i) => i.OrganizationUnitId === folder.Id), filter);
+      const value = applyFilter(
+        state.queueItems.filter((i) => i.OrganizationUnitId === folder.Id),
+        filter,
+      );
       return c.json({ '@odata.context': context(c, 'QueueItems'), value });
     }),
   );

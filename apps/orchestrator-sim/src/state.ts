@@ -214,9 +214,17 @@ export class SimState {
   }
 
   ensureQueue(name: string, folder: SimFolder): SimQueue {
-    const found = this.queues.find((q) => q.Name.toLowerCase() === name.toLowerCase() && q.OrganizationUnitId === folder.Id);
+    const found = this.queues.find(
+      (q) => q.Name.toLowerCase() === name.toLowerCase() && q.OrganizationUnitId === folder.Id,
+    );
     if (found) return found;
-    const queue: SimQueue = { Id: this.id(), Key: randomUUID(), Name: name, OrganizationUnitId: folder.Id, EnforceUniqueReference: true };
+    const queue: SimQueue = {
+      Id: this.id(),
+      Key: randomUUID(),
+      Name: name,
+      OrganizationUnitId: folder.Id,
+      EnforceUniqueReference: true,
+    };
     this.queues.push(queue);
     return queue;
   }
@@ -237,7 +245,11 @@ export class SimState {
     this.tokens.clear();
   }
 
-  createJob(release: SimRelease, folder: SimFolder, startInfo: { InputArguments?: string; Reference?: string; JobPriority?: string }): SimJob {
+  createJob(
+    release: SimRelease,
+    folder: SimFolder,
+    startInfo: { InputArguments?: string; Reference?: string; JobPriority?: string },
+  ): SimJob {
     const job: SimJob = {
       Key: randomUUID(),
       StartTime: null,
@@ -287,7 +299,17 @@ export class SimState {
     return job;
   }
 
-  createQueueItem(queue: SimQueue, folder: SimFolder, data: { Priority?: string; SpecificContent?: Record<string, unknown>; Reference?: string; DeferDate?: string; DueDate?: string }): SimQueueItem {
+  createQueueItem(
+    queue: SimQueue,
+    folder: SimFolder,
+    data: {
+      Priority?: string;
+      SpecificContent?: Record<string, unknown>;
+      Reference?: string;
+      DeferDate?: string;
+      DueDate?: string;
+    },
+  ): SimQueueItem {
     const item: SimQueueItem = {
       QueueDefinitionId: queue.Id,
       OutputData: null,
@@ -337,13 +359,19 @@ export class SimState {
   private run(start: () => void, finish: () => void): void {
     const go = () => {
       this.busy++;
-      start();
+      // A robot picks the work up shortly after creation, so StartJobs answers Pending, as Orchestrator does.
+      const pickup = setTimeout(() => {
+        this.timers.delete(pickup);
+        start();
+      }, 5);
+      pickup.unref();
+      this.timers.add(pickup);
       const t = setTimeout(() => {
         this.timers.delete(t);
         finish();
         this.busy--;
         this.waiting.shift()?.();
-      }, this.settings.jobMs);
+      }, 5 + this.settings.jobMs);
       t.unref();
       this.timers.add(t);
     };

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { OrchestratorError, type Operation } from './errors.js';
+import { type Operation, OrchestratorError } from './errors.js';
 import { type Folder, folderLabel, odataString } from './folders.js';
 import { createHttp, type FetchLike } from './http.js';
 import { createLocalPacer, createRedisPacer, type Pacer } from './pacing.js';
@@ -67,7 +67,8 @@ export type AddQueueItemResult = { duplicate: false; item: QueueItemDto } | { du
 
 const DEFAULT_SCOPES = ['OR.Jobs', 'OR.Execution', 'OR.Folders.Read', 'OR.Queues'];
 
-const permanent = (operation: Operation, message: string) => new OrchestratorError(message, { kind: 'permanent', operation });
+const permanent = (operation: Operation, message: string) =>
+  new OrchestratorError(message, { kind: 'permanent', operation });
 
 function checkReference(operation: Operation, reference: string) {
   if (reference.length === 0 || reference.length > MAX_REFERENCE_CHARS) {
@@ -139,7 +140,8 @@ export function createOrchestratorClient(o: OrchestratorClientOptions) {
     if (signal) req.signal = signal;
     const { body } = await call<ODataCollection<ReleaseDto>>(req);
     const release = body?.value?.[0];
-    if (!release?.Key) throw permanent('releases', `no release of process ${processKey} in folder ${folderLabel(folder)}`);
+    if (!release?.Key)
+      throw permanent('releases', `no release of process ${processKey} in folder ${folderLabel(folder)}`);
     releases.set(cacheKey, { key: release.Key, until: now() + releaseCacheTtlMs });
     return release.Key;
   }
@@ -152,7 +154,10 @@ export function createOrchestratorClient(o: OrchestratorClientOptions) {
       checkReference('startJob', r.reference);
       const inputArguments = JSON.stringify(r.inputArguments);
       if (inputArguments.length > MAX_INPUT_ARGUMENTS_CHARS) {
-        throw permanent('startJob', `InputArguments is ${inputArguments.length} characters; Orchestrator allows ${MAX_INPUT_ARGUMENTS_CHARS}`);
+        throw permanent(
+          'startJob',
+          `InputArguments is ${inputArguments.length} characters; Orchestrator allows ${MAX_INPUT_ARGUMENTS_CHARS}`,
+        );
       }
       const releaseKey = await resolveReleaseKey(r.processKey, r.folder, r.signal);
       const startInfo: Record<string, unknown> = {
@@ -216,7 +221,12 @@ export function createOrchestratorClient(o: OrchestratorClientOptions) {
 
     /** `GET /odata/Jobs({id})`: not a collection query, so not paced. */
     async getJob(id: number, folder: Folder, signal?: AbortSignal): Promise<JobDto> {
-      const req: Parameters<typeof call>[0] = { operation: 'getJob', method: 'GET', path: `/odata/Jobs(${id})`, folder };
+      const req: Parameters<typeof call>[0] = {
+        operation: 'getJob',
+        method: 'GET',
+        path: `/odata/Jobs(${id})`,
+        folder,
+      };
       if (signal) req.signal = signal;
       return (await call<JobDto>(req)).body;
     },

@@ -128,7 +128,8 @@ export function parseErrorBody(text: string): { message?: string; errorCode?: nu
               : typeof body.errorMessage === 'string'
                 ? body.errorMessage
                 : undefined;
-    const code = typeof body.errorCode === 'number' ? body.errorCode : typeof err.code === 'number' ? err.code : undefined;
+    const code =
+      typeof body.errorCode === 'number' ? body.errorCode : typeof err.code === 'number' ? err.code : undefined;
     const out: { message?: string; errorCode?: number; traceId?: string } = {};
     if (message !== undefined) out.message = message.slice(0, 500);
     if (code !== undefined) out.errorCode = code;

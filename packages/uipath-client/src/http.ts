@@ -78,7 +78,8 @@ export function createHttp(deps: HttpDeps) {
   return async function call<T>(o: CallOptions): Promise<{ status: number; body: T }> {
     const idempotent = o.method === 'GET';
     const started = performance.now();
-    const observe = (status: number | 'error') => deps.onCall?.(o.operation, status, (performance.now() - started) / 1000);
+    const observe = (status: number | 'error') =>
+      deps.onCall?.(o.operation, status, (performance.now() - started) / 1000);
     let token = await deps.tokens.get();
     let res: FetchResponse;
     let text: string;

@@ -2,7 +2,17 @@
 export interface JobDto {
   Id: number;
   Key: string;
-  State: 'Pending' | 'Running' | 'Stopping' | 'Terminating' | 'Faulted' | 'Successful' | 'Stopped' | 'Suspended' | 'Resumed' | string;
+  State:
+    | 'Pending'
+    | 'Running'
+    | 'Stopping'
+    | 'Terminating'
+    | 'Faulted'
+    | 'Successful'
+    | 'Stopped'
+    | 'Suspended'
+    | 'Resumed'
+    | string;
   Reference?: string | null;
   Info?: string | null;
   CreationTime?: string;
