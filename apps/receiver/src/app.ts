@@ -118,7 +118,13 @@ export function createReceiverApp(deps: ReceiverDeps): Receiver {
     now,
     peerAddress: deps.peerAddress ?? nodePeer,
   });
-  registerAdminRoutes(app, { admin: config.admin, queues: enqueuer.queues.values(), audit, redactor });
+  registerAdminRoutes(app, {
+    admin: config.admin,
+    queues: enqueuer.queues.values(),
+    queuesByRoute: enqueuer.queues,
+    audit,
+    redactor,
+  });
 
   app.notFound((c) => c.json({ error: 'not_found', message: 'no such endpoint' }, 404));
   app.onError((err, c) => {

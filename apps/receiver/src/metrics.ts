@@ -1,5 +1,6 @@
+import { registerQueueDepthGauge } from '@rpa-bridge/core';
 import type { Queue } from 'bullmq';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export interface ReceiverMetrics {
   registry: Registry;
@@ -7,8 +8,6 @@ export interface ReceiverMetrics {
   enqueueSeconds: Histogram<'outcome'>;
   requestSeconds: Histogram<'status'>;
 }
-
-const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
 
 /**
  * Prometheus metrics of the receiver. Queue depth is read from Redis at
@@ -36,24 +35,6 @@ export function createReceiverMetrics(queues: () => Iterable<Queue>, registry = 
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  new Gauge({
-    name: 'rpa_queue_jobs',
-    help: 'Jobs per route queue and state (waiting + prioritized = backlog; failed = dead letters)',
-    labelNames: ['queue', 'state'] as const,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      await Promise.all(
-        [...queues()].map(async (q) => {
-          try {
-            const counts = await q.getJobCounts(...JOB_STATES);
-            for (const state of JOB_STATES) this.set({ queue: q.name, state }, counts[state] ?? 0);
-          } catch {
-            // Redis down: leave the series out rather than report zeros; /readyz reports the outage.
-          }
-        }),
-      );
-    },
-  });
+  registerQueueDepthGauge(registry, queues);
   return { registry, requests, enqueueSeconds, requestSeconds };
 }

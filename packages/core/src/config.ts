@@ -61,6 +61,15 @@ export function readRedisConfig(r: EnvReader): RedisConfig {
   return { url, prefix };
 }
 
+/** `ENCRYPTION_KEY`: comma-separated base64 32-byte keys (also `ENCRYPTION_KEY_FILE`). */
+export function readEncryptionKeys(r: EnvReader): Buffer[] {
+  return r.list('ENCRYPTION_KEY', r.secret('ENCRYPTION_KEY')).flatMap((k, i) => {
+    const key = parseEncryptionKey(k);
+    if (!key) r.require(false, 'ENCRYPTION_KEY', `key ${i + 1} is not 32 bytes of base64`);
+    return key ? [key] : [];
+  });
+}
+
 /** Parses the receiver's environment once; throws listing every bad variable. */
 export function loadReceiverConfig(env: Env, readFile?: ReadFile): Readonly<ReceiverConfig> {
   const r = new EnvReader(env, readFile);
@@ -112,11 +121,7 @@ export function loadReceiverConfig(env: Env, readFile?: ReadFile): Readonly<Rece
     enqueueTimeoutMs: r.duration('ENQUEUE_TIMEOUT_MS', 'ms', 2000),
     jobAttempts: r.int('JOB_ATTEMPTS', 8, { min: 1, max: 100 }),
     piiFields: r.list('PII_FIELDS'),
-    encryptionKeys: r.list('ENCRYPTION_KEY', r.secret('ENCRYPTION_KEY')).flatMap((k, i) => {
-      const key = parseEncryptionKey(k);
-      if (!key) r.require(false, 'ENCRYPTION_KEY', `key ${i + 1} is not 32 bytes of base64`);
-      return key ? [key] : [];
-    }),
+    encryptionKeys: readEncryptionKeys(r),
   };
   r.done();
   return Object.freeze(config);

@@ -2,16 +2,30 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { type AuditTrail, BridgeError, type Redactor } from '@rpa-bridge/core';
+import { type AuditTrail, BridgeError, type Redactor, redriveDeadLetters } from '@rpa-bridge/core';
 import type { Queue } from 'bullmq';
 import { Hono } from 'hono';
+import { z } from 'zod';
 import { type AdminCredentials, adminAuth } from '../middleware/admin-auth.js';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
+const redriveRequest = z
+  .strictObject({
+    correlationId: z.string().min(1).max(128).optional(),
+    route: z.string().min(1).optional(),
+    reason: z.string().min(1).optional(),
+    all: z.boolean().optional(),
+    dryRun: z.boolean().default(false),
+  })
+  .refine((b) => b.correlationId !== undefined || b.route !== undefined || b.reason !== undefined || b.all === true, {
+    message: 'needs correlationId, route, reason or all: true',
+  });
+
 export interface AdminRouteDeps {
   admin: AdminCredentials;
   queues: Iterable<Queue>;
+  queuesByRoute: ReadonlyMap<string, Queue>;
   audit: AuditTrail;
   redactor: Redactor;
 }
@@ -40,6 +54,23 @@ export function registerAdminRoutes(app: Hono, deps: AdminRouteDeps): void {
   const board = new Hono();
   board.route('/', serverAdapter.registerPlugin());
   app.route(BULL_BOARD_PATH, board);
+
+  app.use('/v1/dead-letters/*', guard);
+  app.post('/v1/dead-letters/redrive', async (c) => {
+    const body = redriveRequest.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) {
+      throw new BridgeError(
+        'invalid_payload',
+        'give correlationId, route or reason (or all: true), and optionally dryRun',
+        {
+          issues: body.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
+        },
+      );
+    }
+    const { dryRun, all: _all, ...filter } = body.data;
+    const result = await redriveDeadLetters({ queues: deps.queuesByRoute, audit: deps.audit, filter, dryRun });
+    return c.json(deps.redactor.value(result));
+  });
 
   app.get('/v1/transactions/:correlationId', async (c) => {
     const correlationId = c.req.param('correlationId');

@@ -1,0 +1,31 @@
+import type { Queue } from 'bullmq';
+import { Gauge, type Registry } from 'prom-client';
+
+const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
+
+/**
+ * `rpa_queue_jobs{queue,state}`, read from Redis at scrape time so it is never
+ * stale (waiting + prioritized = backlog, failed = dead letters). Shared by the
+ * receiver's and the worker's /metrics.
+ */
+export function registerQueueDepthGauge(registry: Registry, queues: () => Iterable<Queue>): Gauge<'queue' | 'state'> {
+  return new Gauge({
+    name: 'rpa_queue_jobs',
+    help: 'Jobs per route queue and state (waiting + prioritized = backlog; failed = dead letters)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await Promise.all(
+        [...queues()].map(async (q) => {
+          try {
+            const counts = await q.getJobCounts(...JOB_STATES);
+            for (const state of JOB_STATES) this.set({ queue: q.name, state }, counts[state] ?? 0);
+          } catch {
+            // Redis down: leave the series out rather than report zeros; /readyz reports the outage.
+          }
+        }),
+      );
+    },
+  });
+}
