@@ -42,6 +42,15 @@ class HttpFailure {
   ) {}
 }
 
+/** Bodies for injected faults, in Orchestrator's words. */
+const FAULT_BODIES: Record<number, [string, number]> = {
+  400: ['Invalid request!', 1000],
+  403: ['You are not authorized!', 0],
+  404: ['Release does not exist.', 1002],
+  409: ['Conflict.', 1000],
+  429: ['Too many requests.', 1000],
+};
+
 const bad = (message: string, errorCode: number, status = 400) =>
   new HttpFailure(status, orchestratorError(message, errorCode));
 
@@ -122,8 +131,9 @@ export function createSimulator(o: SimulatorOptions) {
     const failWith = (r: FaultRule) => {
       if (r.retryAfter !== undefined) c.header('Retry-After', String(r.retryAfter));
       const status = r.status ?? 500;
-      const message = status === 429 ? 'Too many requests.' : 'An error has occurred.';
-      return c.json(orchestratorError(message, status === 429 ? 1000 : 0), status as 500);
+      const [message, code] =
+        FAULT_BODIES[status] ?? (status >= 500 ? ['An error has occurred.', 0] : ['Invalid request!', 1000]);
+      return c.json(orchestratorError(message, code), status as 500);
     };
     if (rule?.mode === 'reject') return failWith(rule);
     if (rule?.mode === 'reset') return dropConnection(c);
