@@ -66,10 +66,10 @@ describe('worker processes: SIGKILL and SIGTERM lose and duplicate nothing', () 
   const completed = () =>
     receiver.receiver.enqueuer.queues.get('billing-account-update')?.getCompletedCount() ?? Promise.resolve(0);
 
-  it('two workers, one killed with SIGKILL mid-run and restarted: every event started exactly once', async () => {
-    sim.sim.faults.add({ operation: 'startJobs', mode: 'delay', delayMs: 40, times: -1 }); // keep starts in flight
+  it('a worker killed with SIGKILL mid-start, then two workers: every event started exactly once', async () => {
+    sim.sim.faults.add({ operation: 'startJobs', mode: 'delay', delayMs: 150, times: -1 }); // keep starts in flight
+    const queue = receiver.receiver.enqueuer.queues.get('billing-account-update');
     const a = spawnWorker();
-    const b = spawnWorker();
     const events = Array.from({ length: 200 }, () => flatEvent());
     const sending = (async () => {
       for (let i = 0; i < events.length; i += 10) {
@@ -77,18 +77,25 @@ describe('worker processes: SIGKILL and SIGTERM lose and duplicate nothing', () 
         for (const r of res) expect(r.status).toBe(202);
       }
     })();
-    await eventually(() => sim.sim.state.jobs.length >= 40, 30_000, '40 jobs started');
+    // kill while a start request is in flight (progress says "starting")
+    await eventually(
+      async () =>
+        (await queue?.getActive())?.some((j) => (j.progress as { phase?: string })?.phase === 'starting') ?? false,
+      30_000,
+      'a start in flight',
+    );
     a.kill('SIGKILL');
     await once(a, 'exit');
+    const b = spawnWorker();
     const c = spawnWorker();
     await sending;
-    await eventually(async () => (await completed()) === 200, 60_000, 'all 200 completed');
+    await eventually(async () => (await completed()) === 200, 90_000, 'all 200 completed');
     sim.sim.faults.clear();
     const refs = sim.sim.state.jobs.map((j) => j.Reference);
     expect(refs).toHaveLength(200);
     expect(new Set(refs).size).toBe(200);
     for (const ev of events) expect(refs).toContain(ev.correlationId);
-    // the killed worker's in-flight starts were re-run and looked up by Reference, not started again
+    // the killed worker's in-flight start was re-run and looked up by Reference, not started again
     expect(sim.sim.state.stats.requests.findJobs ?? 0).toBeGreaterThan(0);
     for (const w of [b, c]) {
       w.kill('SIGTERM');
