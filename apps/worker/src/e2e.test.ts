@@ -4,6 +4,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { flatEvent, post, startTestReceiver, type TestReceiver, testRoutes } from '../../../test/support/receiver.js';
 import { startTestSimulator, type TestSimulator } from '../../../test/support/simulator.js';
 import { eventually, startTestWorker, type TestWorker } from '../../../test/support/worker.js';
+import type { SimSettings } from '../../orchestrator-sim/src/state.js';
 
 const ROUTES = testRoutes();
 
