@@ -21,7 +21,7 @@ afterEach(async () => {
 
 async function system(
   opts: {
-    settings?: Parameters<typeof startTestSimulator>[0]['settings'];
+    settings?: Partial<SimSettings>;
     backoff?: { baseMs: number; maxMs: number };
     receiverEnv?: Record<string, string>;
   } = {},
