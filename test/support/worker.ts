@@ -2,13 +2,14 @@ import { Writable } from 'node:stream';
 import { createAuditTrail, createFieldCipher, createLogger, createRedactor, type Route } from '@rpa-bridge/core';
 import { createOrchestratorClient } from '@rpa-bridge/uipath-client';
 import { Redis } from 'ioredis';
-import { createWorkerMetrics } from '../../apps/worker/src/metrics.js';
+import { createWorkerMetrics, type WorkerMetrics } from '../../apps/worker/src/metrics.js';
 import { createWorkers, type RunningWorkers } from '../../apps/worker/src/worker.js';
 import { ENCRYPTION_KEY } from './receiver.js';
 import { SIM_CLIENT } from './simulator.js';
 
 export interface TestWorker {
   running: RunningWorkers;
+  metrics: WorkerMetrics;
   logs: string[];
   close(): Promise<void>;
 }
@@ -78,6 +79,7 @@ export async function startTestWorker(o: {
   const r = running;
   return {
     running: r,
+    metrics,
     logs,
     async close() {
       await r.close(5000);

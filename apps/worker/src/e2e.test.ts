@@ -252,4 +252,22 @@ describe('receiver → Redis → worker → simulator', () => {
       orchestratorJobId: expect.any(Number),
     });
   });
+
+  it('an SLA breach is a warning log naming the correlationId and a counter', async () => {
+    const s = await system();
+    const late = flatEvent({ timestamp: new Date(Date.now() - 120_000).toISOString() });
+    expect((await post(s.receiver.url, late)).status).toBe(202);
+    await eventually(() => jobsFor(s, late.correlationId as string).length === 1, 15_000, 'started');
+    await eventually(() => s.worker.logs.some((l) => l.includes('SLA breached')), 5000, 'SLA log');
+    const line = JSON.parse(s.worker.logs.find((l) => l.includes('SLA breached')) as string);
+    expect(line).toMatchObject({
+      level: 40,
+      correlationId: late.correlationId,
+      route: 'billing-account-update',
+      slaSeconds: 30,
+    });
+    expect(line.seconds).toBeGreaterThanOrEqual(120);
+    const breaches = await s.worker.metrics.registry.getSingleMetricAsString('rpa_worker_sla_breaches_total');
+    expect(breaches).toContain('rpa_worker_sla_breaches_total{route="billing-account-update"} 1');
+  });
 });
