@@ -79,6 +79,7 @@ export function createReceiverApp(deps: ReceiverDeps): Receiver {
     dedupeTtlMs: config.dedupeTtlMs,
     attempts: config.jobAttempts,
     timeoutMs: config.enqueueTimeoutMs,
+    maxBacklog: config.maxBacklog,
     // The shared connection's own error handler (main.ts) reports outages; this only adds detail.
     onError: (err) => logger.debug({ err: { message: redactor.text(err.message) } }, 'queue error'),
   });

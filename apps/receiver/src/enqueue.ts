@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import {
   AUDIT_MAX_ENTRIES,
   type AuditTrail,
-  auditKey,
+  auditKeyForJobId,
   BridgeError,
   defaultJobOptions,
   queueNameFor,
   type Route,
   START_JOB,
   type StartJobData,
-  startJobSchema,
   toJobId,
 } from '@rpa-bridge/core';
 import { Queue } from 'bullmq';
@@ -17,24 +16,44 @@ import type { Redis } from 'ioredis';
 
 export type EnqueueOutcome = 'accepted' | 'duplicate';
 
+const BACKLOG_REFRESH_MS = 100;
+/** Above this share of MAX_BACKLOG every request reads the backlog from Redis. */
+const BACKLOG_EXACT_ABOVE = 0.5;
+
 /**
- * Decides 202 vs 200 from what Redis stored, atomically with the audit write:
- * the job hash holds the receipt of the request that created it.
- * KEYS: job hash, audit list. ARGV: receipt, received, enqueued, duplicate, ttl ms, max entries.
+ * Decides 202 vs 200 from what Redis stored, atomically with the audit write,
+ * for a whole batch of adds: each job hash holds the receipt of the request
+ * that created it. KEYS: job hash, audit list (per item).
+ * ARGV: n, ttl ms, max entries, then per item: receipt, received, enqueued, duplicate.
  */
 const CONFIRM_LUA = `
-local data = redis.call('HGET', KEYS[1], 'data')
-local fresh = data and string.find(data, ARGV[1], 1, true) ~= nil
-redis.call('RPUSH', KEYS[2], ARGV[2], fresh and ARGV[3] or ARGV[4])
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6]), -1)
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-if fresh then return 1 end
-return 0
+local n = tonumber(ARGV[1])
+local out = {}
+for i = 1, n do
+  local jobKey = KEYS[2 * i - 1]
+  local auditKey = KEYS[2 * i]
+  local a = 3 + (i - 1) * 4
+  local data = redis.call('HGET', jobKey, 'data')
+  local fresh = data and string.find(data, ARGV[a + 1], 1, true) ~= nil
+  redis.call('RPUSH', auditKey, ARGV[a + 2], fresh and ARGV[a + 3] or ARGV[a + 4])
+  redis.call('LTRIM', auditKey, -tonumber(ARGV[3]), -1)
+  redis.call('PEXPIRE', auditKey, ARGV[2])
+  out[i] = fresh and 1 or 0
+end
+return out
 `;
 
 type ConfirmingRedis = Redis & {
-  rpaConfirmEnqueue(k1: string, k2: string, ...argv: (string | number)[]): Promise<number>;
+  rpaConfirmBatch(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]>;
 };
+
+interface PendingAdd {
+  data: StartJobData;
+  jobId: string;
+  entries: string[];
+  resolve: (o: EnqueueOutcome) => void;
+  reject: (e: unknown) => void;
+}
 
 export interface Enqueuer {
   queues: ReadonlyMap<string, Queue>;
@@ -57,6 +76,8 @@ export interface EnqueuerOptions {
   attempts: number;
   /** Longest wait for Redis before giving up with `unavailable`. */
   timeoutMs: number;
+  /** The backlog limit, so the backlog can be read cheaply while far below it. */
+  maxBacklog: number;
   onError: (err: Error) => void;
 }
 
@@ -85,9 +106,7 @@ const unavailable = (cause: unknown) =>
 
 export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
   const redis = opts.redis as ConfirmingRedis;
-  if (typeof redis.rpaConfirmEnqueue !== 'function') {
-    redis.defineCommand('rpaConfirmEnqueue', { numberOfKeys: 2, lua: CONFIRM_LUA });
-  }
+  if (typeof redis.rpaConfirmBatch !== 'function') redis.defineCommand('rpaConfirmBatch', { lua: CONFIRM_LUA });
   const jobOptions = defaultJobOptions({ dedupeTtlMs: opts.dedupeTtlMs, attempts: opts.attempts });
   const queues = new Map<string, Queue>();
   for (const route of opts.routes) {
@@ -100,25 +119,101 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
     queues.set(route.name, q);
   }
   const queueOf = (route: Route) => queues.get(route.name) as Queue;
+
+  async function countBacklog(route: Route): Promise<number> {
+    try {
+      await whenReady(redis, opts.timeoutMs);
+      const res = await withTimeout(
+        redis.multi().llen(key(route, 'wait')).zcard(key(route, 'prioritized')).exec(),
+        opts.timeoutMs,
+      );
+      if (!res) throw new Error('transaction aborted');
+      return res.reduce((n, [err, v]) => {
+        if (err) throw err;
+        return n + Number(v);
+      }, 0);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  /**
+   * The backlog is read from Redis at most every BACKLOG_REFRESH_MS per route
+   * while it is far below the limit (adds since the read are counted locally),
+   * and on every request once it gets close, so the 429 threshold stays exact.
+   */
+  const backlogCache = new Map<string, { value: number; at: number; added: number; pending?: Promise<number> }>();
+  async function backlogOf(route: Route): Promise<number> {
+    const now = Date.now();
+    let entry = backlogCache.get(route.name);
+    const estimate = entry ? entry.value + entry.added : Number.POSITIVE_INFINITY;
+    const fresh = entry !== undefined && now - entry.at < BACKLOG_REFRESH_MS;
+    if (fresh && estimate < opts.maxBacklog * BACKLOG_EXACT_ABOVE) return estimate;
+    if (!entry?.pending) {
+      entry ??= { value: 0, at: 0, added: 0 };
+      backlogCache.set(route.name, entry);
+      const e = entry;
+      e.pending = countBacklog(route).then(
+        (value) => {
+          Object.assign(e, { value, at: Date.now(), added: 0, pending: undefined });
+          return value;
+        },
+        (err) => {
+          e.pending = undefined;
+          throw err;
+        },
+      );
+    }
+    return entry.pending as Promise<number>;
+  }
+  const noteAdded = (route: Route) => {
+    const entry = backlogCache.get(route.name);
+    if (entry) entry.added++;
+  };
   const key = (route: Route, suffix: string) => `${opts.prefix}:${queueNameFor(route)}:${suffix}`;
+
+  /**
+   * Requests that arrive in the same event-loop turn are written together:
+   * one addBulk (one pipeline) and one confirm script per route, instead of
+   * two round trips each. Under light load a batch is a single request.
+   */
+  const batches = new Map<string, PendingAdd[]>();
+  let flushScheduled = false;
+  function flushAll() {
+    flushScheduled = false;
+    const ready = [...batches];
+    batches.clear();
+    for (const [routeName, items] of ready) void flush(routeByName.get(routeName) as Route, items);
+  }
+  async function flush(route: Route, items: PendingAdd[]) {
+    try {
+      await queueOf(route).addBulk(
+        items.map((i) => ({
+          name: START_JOB,
+          data: i.data,
+          opts: { ...jobOptions, jobId: toJobId(i.data.correlationId) },
+        })),
+      );
+      const keys: string[] = [];
+      const argv: (string | number)[] = [items.length, opts.auditTtlMs, AUDIT_MAX_ENTRIES];
+      for (const i of items) {
+        keys.push(key(route, i.jobId), auditKeyForJobId(opts.prefix, i.jobId));
+        argv.push(i.data.receipt, ...i.entries);
+      }
+      const fresh = await redis.rpaConfirmBatch(keys.length, ...keys, ...argv);
+      items.forEach((i, n) => {
+        i.resolve(fresh[n] === 1 ? 'accepted' : 'duplicate');
+      });
+    } catch (err) {
+      for (const i of items) i.reject(err);
+    }
+  }
+  const routeByName = new Map(opts.routes.map((r) => [r.name, r]));
 
   return {
     queues,
     async backlog(route) {
-      try {
-        await whenReady(redis, opts.timeoutMs);
-        const res = await withTimeout(
-          redis.multi().llen(key(route, 'wait')).zcard(key(route, 'prioritized')).exec(),
-          opts.timeoutMs,
-        );
-        if (!res) throw new Error('transaction aborted');
-        return res.reduce((n, [err, v]) => {
-          if (err) throw err;
-          return n + Number(v);
-        }, 0);
-      } catch (err) {
-        throw unavailable(err);
-      }
+      return backlogOf(route);
     },
     async exists(route, correlationId) {
       try {
@@ -129,8 +224,7 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
       }
     },
     async enqueue(route, fields) {
-      const data: StartJobData = startJobSchema.parse({ v: 1, ...fields, receipt: randomUUID() });
-      const jobId = toJobId(data.correlationId);
+      const data: StartJobData = { v: 1, ...fields, receipt: randomUUID() };
       const entries = [
         opts.audit.serialise({ type: 'received', route: route.name }),
         opts.audit.serialise({ type: 'enqueued', route: route.name }),
@@ -138,21 +232,23 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
       ];
       try {
         await whenReady(redis, opts.timeoutMs);
-        return await withTimeout(
-          (async () => {
-            await queueOf(route).add(START_JOB, data, { jobId });
-            const fresh = await redis.rpaConfirmEnqueue(
-              key(route, jobId),
-              auditKey(opts.prefix, data.correlationId),
-              data.receipt,
-              ...entries,
-              opts.auditTtlMs,
-              AUDIT_MAX_ENTRIES,
-            );
-            return fresh === 1 ? 'accepted' : 'duplicate';
-          })(),
+        const outcome = await withTimeout(
+          new Promise<EnqueueOutcome>((resolve, reject) => {
+            let batch = batches.get(route.name);
+            if (!batch) {
+              batch = [];
+              batches.set(route.name, batch);
+            }
+            batch.push({ data, jobId: toJobId(data.correlationId), entries, resolve, reject });
+            if (!flushScheduled) {
+              flushScheduled = true;
+              setImmediate(flushAll);
+            }
+          }),
           opts.timeoutMs,
         );
+        if (outcome === 'accepted') noteAdded(route);
+        return outcome;
       } catch (err) {
         throw unavailable(err);
       }

@@ -38,6 +38,8 @@ export function errorResponse(c: Context, err: BridgeError, correlationId?: stri
     c.header('Retry-After', String(RETRY_AFTER_SECONDS[err.code]));
   }
   if (err.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="rpa-bridge"');
+  // The rest of an oversized body is never read: close the connection instead of draining it.
+  if (err.code === 'payload_too_large') c.header('Connection', 'close');
   return c.json(body, status);
 }
 

@@ -31,7 +31,11 @@ export interface AuditEntry {
 export const AUDIT_MAX_ENTRIES = 200;
 
 /** One list per transaction, keyed by the hashed id so the key name carries nothing sensitive. */
-export const auditKey = (prefix: string, correlationId: string): string => `${prefix}:_audit:${toJobId(correlationId)}`;
+export const auditKey = (prefix: string, correlationId: string): string =>
+  auditKeyForJobId(prefix, toJobId(correlationId));
+
+/** The same key when the job id (the hashed correlationId) is already at hand. */
+export const auditKeyForJobId = (prefix: string, jobId: string): string => `${prefix}:_audit:${jobId}`;
 
 export interface AuditTrail {
   record(correlationId: string, ...entries: Omit<AuditEntry, 'at'>[]): Promise<void>;

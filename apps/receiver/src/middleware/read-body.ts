@@ -1,4 +1,56 @@
+import type { IncomingMessage } from 'node:http';
 import { BridgeError } from '@rpa-bridge/core';
+
+/**
+ * Reads the body straight from Node's request when there is one (no web
+ * stream is materialised: that costs more than the rest of ingest), else from
+ * the fetch Request (tests with `app.request()`, other runtimes).
+ */
+export function readRequestBody(
+  incoming: IncomingMessage | undefined,
+  req: Request,
+  limit: number,
+): Promise<Uint8Array> {
+  return incoming && typeof incoming.on === 'function' ? readIncoming(incoming, req, limit) : readBody(req, limit);
+}
+
+function readIncoming(incoming: IncomingMessage, req: Request, limit: number): Promise<Uint8Array> {
+  const declared = req.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > limit) {
+        cleanup();
+        incoming.pause();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(new BridgeError('invalid_json', 'the request body could not be read', { cause: err }));
+    };
+    const onAborted = () => onError(new Error('aborted'));
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('aborted', onAborted);
+  });
+}
 
 /**
  * Reads the raw body bytes, stopping as soon as `limit` is passed: a huge or

@@ -1,3 +1,4 @@
+import type { HttpBindings } from '@hono/node-server';
 import {
   type AuditTrail,
   BridgeError,
@@ -19,7 +20,7 @@ import type { Logger } from 'pino';
 import type { Enqueuer } from '../enqueue.js';
 import { errorResponse, statusOf } from '../http-errors.js';
 import type { ReceiverMetrics } from '../metrics.js';
-import { isJsonContentType, parseJson, readBody } from '../middleware/read-body.js';
+import { isJsonContentType, parseJson, readRequestBody } from '../middleware/read-body.js';
 
 export interface EventsRouteDeps {
   auth: {
@@ -72,7 +73,7 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): void {
     if (!isJsonContentType(h('content-type'))) {
       throw fail('unsupported_media_type', 'the body must be application/json');
     }
-    const bytes = await readBody(c.req.raw, deps.maxBodyBytes);
+    const bytes = await readRequestBody((c.env as HttpBindings | undefined)?.incoming, c.req.raw, deps.maxBodyBytes);
     if (verifySignature && !verifySignature(bytes, signatures)) {
       throw fail('unauthorized', 'the signature does not match the body');
     }

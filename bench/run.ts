@@ -1,0 +1,356 @@
+/**
+ * `pnpm bench`: SPEC §9 in one run on one machine, printed as Markdown tables.
+ *   (a) receiver (API key + HMAC + validation + enqueue to Redis) vs a bare Hono JSON POST
+ *   (b) worker dispatch rate to the simulator at several concurrencies
+ *   (c) end-to-end latency webhook → Orchestrator start at a steady rate
+ * Flags: --duration S (a: seconds per run, default 10), --rate N (c, default 500),
+ * --seconds S (c, default 10), --jobs N (b, default 3000), --write (docs/benchmarks.md).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { START_JOB, signBody, toJobId } from '@rpa-bridge/core';
+import autocannon from 'autocannon';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Agent, request } from 'undici';
+import { freePort, startRedisServer } from '../test/support/redis-server.js';
+import { ROOT, startProcess, waitForHttp } from './processes.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '500' },
+    seconds: { type: 'string', default: '10' },
+    jobs: { type: 'string', default: '3000' },
+    write: { type: 'boolean', default: false },
+  },
+});
+const ROUTES_FILE = join(ROOT, 'bench/routes.bench.yaml');
+const API_KEY = 'bench-key';
+const SECRET = 'bench-secret';
+const SIM = { SIM_CLIENT_ID: 'bench', SIM_CLIENT_SECRET: 'bench-secret' };
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+const redisServer = process.env.REDIS_URL ? undefined : await startRedisServer();
+const REDIS_URL = process.env.REDIS_URL ?? (redisServer?.url as string);
+const ENCRYPTION_KEY = randomBytes(32).toString('base64');
+
+function eventBody(): string {
+  return JSON.stringify({
+    eventType: 'interaction.completed',
+    timestamp: new Date().toISOString(),
+    contactId: '89a7d5c2-1b3e-4f9a-8d2c-6e7f8a9b0c1d',
+    userId: 'agent-id-12345',
+    interactionId: `int-${randomUUID()}`,
+    correlationId: `bench-${randomUUID()}`,
+    metadata: { department: 'billing', taskType: 'account_update' },
+  });
+}
+
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+
+async function cannon(
+  url: string,
+  seconds: number,
+): Promise<{ rps: number; p50: number; p99: number; non2xx: number }> {
+  const result = await autocannon({
+    url: `${url}/v1/events`,
+    method: 'POST',
+    connections: Number(flags.connections),
+    duration: seconds,
+    requests: [
+      {
+        setupRequest: (req) => {
+          const body = eventBody();
+          return {
+            ...req,
+            body,
+            headers: {
+              'content-type': 'application/json',
+              'x-api-key': API_KEY,
+              'x-genesys-signature': signBody(SECRET, body),
+            },
+          };
+        },
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx + result.errors,
+  };
+}
+
+async function receiverVsBare() {
+  const prefix = `{bench-${randomUUID().slice(0, 6)}}`;
+  const barePort = await freePort();
+  const recvPort = await freePort();
+  const bare = startProcess('bench/bare-server.ts', { PORT: String(barePort) });
+  const receiver = startProcess('apps/receiver/src/main.ts', {
+    PORT: String(recvPort),
+    HOST: '127.0.0.1',
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    ROUTES_FILE,
+    WEBHOOK_API_KEYS: API_KEY,
+    WEBHOOK_HMAC_SECRETS: SECRET,
+    ENCRYPTION_KEY,
+    MAX_BACKLOG: '100000000',
+  });
+  await waitForHttp(`http://127.0.0.1:${barePort}/v1/events`, 30_000, {
+    method: 'POST',
+    body: '{}',
+    headers: { 'content-type': 'application/json' },
+  });
+  await waitForHttp(`http://127.0.0.1:${recvPort}/readyz`);
+  const seconds = Number(flags.duration);
+  const rows: { name: string; r: Awaited<ReturnType<typeof cannon>> }[] = [];
+  log('(a) warming up');
+  await cannon(`http://127.0.0.1:${barePort}`, 2);
+  await cannon(`http://127.0.0.1:${recvPort}`, 2);
+  for (let round = 1; round <= 2; round++) {
+    log(`(a) round ${round}: bare Hono`);
+    rows.push({ name: 'bare Hono JSON POST', r: await cannon(`http://127.0.0.1:${barePort}`, seconds) });
+    log(`(a) round ${round}: receiver`);
+    rows.push({
+      name: 'receiver (key + HMAC + zod + route + enqueue)',
+      r: await cannon(`http://127.0.0.1:${recvPort}`, seconds),
+    });
+  }
+  await bare.stop();
+  await receiver.stop();
+  const redis = new Redis(REDIS_URL);
+  const waiting = await redis.llen(`${prefix}:bench-account-update:wait`);
+  await redis.quit();
+  const avg = (name: string) => {
+    const rs = rows.filter((x) => x.name === name).map((x) => x.r);
+    return {
+      rps: rs.reduce((s, x) => s + x.rps, 0) / rs.length,
+      p50: rs.reduce((s, x) => s + x.p50, 0) / rs.length,
+      p99: rs.reduce((s, x) => s + x.p99, 0) / rs.length,
+      non2xx: rs.reduce((s, x) => s + x.non2xx, 0),
+    };
+  };
+  const b = avg('bare Hono JSON POST');
+  const r = avg('receiver (key + HMAC + zod + route + enqueue)');
+  return { bare: b, receiver: r, ratio: r.rps / b.rps, jobsInRedis: waiting, seconds };
+}
+
+async function startSim(port: number) {
+  const sim = startProcess('apps/orchestrator-sim/src/main.ts', {
+    SIM_PORT: String(port),
+    SIM_HOST: '127.0.0.1',
+    SIM_JOB_MS: '1',
+    SIM_ROBOTS: '10000',
+    SIM_COLLECTION_LIMIT: '100000',
+    ROUTES_FILE,
+    ...SIM,
+  });
+  await waitForHttp(`http://127.0.0.1:${port}/__sim/state`);
+  return sim;
+}
+
+function workerEnv(prefix: string, simPort: number, concurrency: number, metricsPort: number) {
+  return {
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    ROUTES_FILE,
+    UIPATH_BASE_URL: `http://127.0.0.1:${simPort}`,
+    UIPATH_CLIENT_ID: SIM.SIM_CLIENT_ID,
+    UIPATH_CLIENT_SECRET: SIM.SIM_CLIENT_SECRET,
+    ENCRYPTION_KEY,
+    WORKER_CONCURRENCY: String(concurrency),
+    WORKER_METRICS_PORT: String(metricsPort),
+  };
+}
+
+async function workerDispatch() {
+  const n = Number(flags.jobs);
+  const rows: { concurrency: number; jobsPerSecond: number; started: number }[] = [];
+  for (const concurrency of [1, 8, 32, 128]) {
+    const prefix = `{bench-${randomUUID().slice(0, 6)}}`;
+    const simPort = await freePort();
+    const sim = await startSim(simPort);
+    const worker = startProcess('apps/worker/src/main.ts', workerEnv(prefix, simPort, concurrency, await freePort()));
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue('bench-account-update', { connection: redis, prefix });
+    // wait until the worker registered, so start-up time is not measured
+    const deadline = Date.now() + 30_000;
+    while ((await queue.getWorkersCount()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const count = concurrency === 1 ? Math.min(n, 500) : n;
+    const now = new Date().toISOString();
+    const jobs = Array.from({ length: count }, (_, i) => {
+      const correlationId = `bench-${i}-${randomUUID()}`;
+      return {
+        name: START_JOB,
+        data: {
+          v: 1 as const,
+          route: 'bench-account-update',
+          correlationId,
+          eventType: 'interaction.completed',
+          eventTimestamp: now,
+          receivedAt: now,
+          inputs: { ContactId: 'c', CorrelationId: correlationId },
+          sealed: {},
+          receipt: randomUUID(),
+        },
+        opts: {
+          jobId: toJobId(correlationId),
+          attempts: 8,
+          backoff: { type: 'rpa-bridge' },
+          removeOnComplete: { age: 3600 },
+        },
+      };
+    });
+    log(`(b) worker concurrency ${concurrency}: ${count} jobs`);
+    const started = performance.now();
+    await queue.addBulk(jobs);
+    while ((await queue.getCompletedCount()) < count) {
+      if (performance.now() - started > 300_000) throw new Error('worker bench timed out');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const state = (await (await fetch(`http://127.0.0.1:${simPort}/__sim/state`)).json()) as { jobs: unknown[] };
+    rows.push({ concurrency, jobsPerSecond: count / seconds, started: state.jobs.length });
+    await queue.close();
+    redis.disconnect();
+    await worker.stop();
+    await sim.stop();
+  }
+  return rows;
+}
+
+async function endToEnd() {
+  const rate = Number(flags.rate);
+  const seconds = Number(flags.seconds);
+  const prefix = `{bench-${randomUUID().slice(0, 6)}}`;
+  const simPort = await freePort();
+  const recvPort = await freePort();
+  const sim = await startSim(simPort);
+  const receiver = startProcess('apps/receiver/src/main.ts', {
+    PORT: String(recvPort),
+    HOST: '127.0.0.1',
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    ROUTES_FILE,
+    WEBHOOK_API_KEYS: API_KEY,
+    WEBHOOK_HMAC_SECRETS: SECRET,
+    ENCRYPTION_KEY,
+    MAX_BACKLOG: '100000000',
+  });
+  const worker = startProcess('apps/worker/src/main.ts', workerEnv(prefix, simPort, 64, await freePort()));
+  await waitForHttp(`http://127.0.0.1:${recvPort}/readyz`);
+  const redis = new Redis(REDIS_URL);
+  const probe = new Queue('bench-account-update', { connection: redis, prefix });
+  while ((await probe.getWorkersCount()) === 0) await new Promise((r) => setTimeout(r, 100));
+  const agent = new Agent({ connections: 64 });
+  const sentAt = new Map<string, number>();
+  const statuses = new Map<number, number>();
+  const total = rate * seconds;
+  log(`(c) ${total} events at ${rate}/s`);
+  const t0 = performance.now();
+  const epoch0 = Date.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const body = eventBody();
+    const id = (JSON.parse(body) as { correlationId: string }).correlationId;
+    sentAt.set(id, epoch0 + (performance.now() - t0));
+    inflight.push(
+      request(`http://127.0.0.1:${recvPort}/v1/events`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: {
+          'content-type': 'application/json',
+          'x-api-key': API_KEY,
+          'x-genesys-signature': signBody(SECRET, body),
+        },
+        body,
+      }).then(async (res) => {
+        await res.body.dump();
+        statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+      }),
+    );
+  }
+  await Promise.all(inflight);
+  const achieved = total / ((performance.now() - t0) / 1000);
+  const deadline = Date.now() + 60_000;
+  let jobs: { Reference: string; CreationTime: string }[] = [];
+  while (Date.now() < deadline) {
+    jobs = ((await (await fetch(`http://127.0.0.1:${simPort}/__sim/state`)).json()) as { jobs: typeof jobs }).jobs;
+    if (jobs.length >= total) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const latencies = jobs
+    .map((j) => Date.parse(j.CreationTime) - (sentAt.get(j.Reference) ?? Number.NaN))
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
+  await agent.close();
+  await probe.close();
+  redis.disconnect();
+  await worker.stop();
+  await receiver.stop();
+  await sim.stop();
+  return {
+    rate,
+    achieved,
+    sent: total,
+    accepted: statuses.get(202) ?? 0,
+    started: jobs.length,
+    duplicates: jobs.length - new Set(jobs.map((j) => j.Reference)).size,
+    p50: pct(latencies, 50),
+    p99: pct(latencies, 99),
+    max: latencies[latencies.length - 1] ?? Number.NaN,
+  };
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;
+log(`machine: ${machine}`);
+const a = await receiverVsBare();
+const b = await workerDispatch();
+const c = await endToEnd();
+await redisServer?.destroy();
+
+const f = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const table = [
+  `Machine: ${machine}; load generator, servers and Redis share it. ${new Date().toISOString().slice(0, 10)}.`,
+  '',
+  `### (a) Ingest: receiver vs a bare Hono JSON POST (autocannon, ${flags.connections} connections, 2 × ${a.seconds} s each, interleaved)`,
+  '',
+  '| server | req/s | p50 ms | p99 ms | non-2xx |',
+  '| --- | ---: | ---: | ---: | ---: |',
+  `| bare Hono JSON POST | ${f(a.bare.rps)} | ${f(a.bare.p50, 1)} | ${f(a.bare.p99, 1)} | ${a.bare.non2xx} |`,
+  `| receiver: API key + HMAC + zod + route + durable enqueue | ${f(a.receiver.rps)} | ${f(a.receiver.p50, 1)} | ${f(a.receiver.p99, 1)} | ${a.receiver.non2xx} |`,
+  `| **ratio receiver / bare** | **${f(a.ratio, 2)}** | | | |`,
+  '',
+  `Jobs the receiver left waiting in Redis: ${f(a.jobsInRedis)}.`,
+  '',
+  '### (b) Worker dispatch to the simulator (one worker process, jobs pre-queued, simulator job time 1 ms)',
+  '',
+  '| WORKER_CONCURRENCY | jobs/s | robot jobs started |',
+  '| ---: | ---: | ---: |',
+  ...b.map((r) => `| ${r.concurrency} | ${f(r.jobsPerSecond)} | ${f(r.started)} |`),
+  '',
+  `### (c) End to end: webhook → Orchestrator start at a steady ${c.rate} events/s`,
+  '',
+  '| sent | achieved rate/s | 202 | robot jobs | duplicates | p50 ms | p99 ms | max ms |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  `| ${f(c.sent)} | ${f(c.achieved)} | ${f(c.accepted)} | ${f(c.started)} | ${c.duplicates} | ${f(c.p50)} | ${f(c.p99)} | ${f(c.max)} |`,
+].join('\n');
+process.stdout.write(`${table}\n`);
+if (flags.write) {
+  writeFileSync(
+    join(ROOT, 'docs/benchmarks.md'),
+    `# Benchmarks\n\nMeasured with \`pnpm bench -- --write\` (SPEC §9). Numbers from one run; machines here are noisy, so compare rows of the same run, not runs.\n\n${table}\n`,
+  );
+}
+process.exit(0);
