@@ -19,7 +19,7 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import { waitForTerminal } from './completion.js';
 import type { WorkerMetrics } from './metrics.js';
-import { readProgress, type StartProgress } from './progress.js';
+import { mayHaveStarted, readProgress, type StartProgress } from './progress.js';
 import { RetryLater } from './retry.js';
 
 export interface ProcessDeps {
@@ -51,11 +51,11 @@ export function folderOf(target: RouteTarget): Folder {
 /**
  * One job: start the route's Orchestrator target exactly once.
  *
- * The job's progress is set to `starting` before a start request leaves and to
- * `started` (with the Orchestrator id) as soon as it is known. A run that finds
- * `started` only finishes; one that finds `starting` (a retry after an
- * ambiguous failure, a stalled re-run, a redrive) looks the Reference up first.
- * First attempts skip the lookup: collection queries are rate-limited.
+ * The job's progress becomes `started` (with the Orchestrator id) as soon as
+ * that is known. A run that finds `started` only finishes. Any later run that
+ * may follow a sent request (a retry after an ambiguous failure, a stalled
+ * re-run, a redrive) looks the Reference up first; the first run skips the
+ * lookup (collection queries are rate-limited) and needs no write before it.
  */
 export function createProcessor(deps: ProcessDeps) {
   const { client, audit, metrics } = deps;
@@ -145,10 +145,10 @@ export function createProcessor(deps: ProcessDeps) {
     });
     const signal = jobSignal ? AbortSignal.any([jobSignal, deps.shutdown]) : deps.shutdown;
     let progress = readProgress(job.progress);
-    const inheritedStarting = progress.phase === 'starting';
+    const inheritedStarting = mayHaveStarted(progress, job.attemptsStarted);
 
     try {
-      if (progress.phase === 'starting') {
+      if (inheritedStarting) {
         const found = await lookup(route, folder, data.correlationId, signal);
         if (found !== undefined) {
           progress = await setProgress(job, {
@@ -177,8 +177,6 @@ export function createProcessor(deps: ProcessDeps) {
             throw new DelayedError();
           }
         }
-        if (progress.phase === 'idle')
-          progress = await setProgress(job, { phase: 'starting', at: new Date(deps.now()).toISOString() });
         progress = await start(job, route, data, folder, signal);
         const outcome =
           progress.phase === 'started' && progress.via === 'duplicate-reference' ? 'duplicate_reference' : 'started';
@@ -241,7 +239,7 @@ export function createProcessor(deps: ProcessDeps) {
     const reason = deps.redactor.text(e.describe());
     if (e.kind === 'permanent') return deadLetter(route, data, reason, log);
     const startCall = e.operation !== 'findJobs' && e.operation !== 'findQueueItems';
-    if (e.kind === 'retryable' && startCall && progress.phase === 'starting' && !inheritedStarting) {
+    if (e.kind === 'retryable' && startCall && progress.phase !== 'started' && !inheritedStarting) {
       // Proven unsent (429 or no connection): the next attempt needs no lookup.
       await job.updateProgress({ phase: 'idle' } satisfies StartProgress);
     }

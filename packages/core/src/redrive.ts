@@ -67,6 +67,11 @@ export async function redriveDeadLetters(o: RedriveOptions): Promise<RedriveResu
   let redriven = 0;
   if (!o.dryRun) {
     for (const { item, job } of matched) {
+      // The attempt counters restart, so record that an earlier run may have reached Orchestrator:
+      // the worker then looks the Reference up before starting (unless it was proven unsent).
+      const phase = (job.progress as { phase?: string } | undefined)?.phase;
+      if (phase !== 'started' && phase !== 'idle')
+        await job.updateProgress({ phase: 'starting', at: new Date().toISOString() });
       await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
       redriven++;
       if (item.correlationId) await o.audit.record(item.correlationId, { type: 'redriven', route: item.route });
