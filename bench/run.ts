@@ -27,6 +27,7 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '10' },
     jobs: { type: 'string', default: '3000' },
     write: { type: 'boolean', default: false },
+    only: { type: 'string', default: 'abc' },
   },
 });
 const ROUTES_FILE = join(ROOT, 'bench/routes.bench.yaml');
@@ -315,37 +316,54 @@ async function endToEnd() {
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;
 log(`machine: ${machine}`);
-const a = await receiverVsBare();
-const b = await workerDispatch();
-const c = await endToEnd();
+const only = flags.only;
+const a = only.includes('a') ? await receiverVsBare() : undefined;
+const b = only.includes('b') ? await workerDispatch() : undefined;
+const c = only.includes('c') ? await endToEnd() : undefined;
 await redisServer?.destroy();
 
 const f = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-const table = [
+const sections: string[] = [
   `Machine: ${machine}; load generator, servers and Redis share it. ${new Date().toISOString().slice(0, 10)}.`,
-  '',
-  `### (a) Ingest: receiver vs a bare Hono JSON POST (autocannon, ${flags.connections} connections, 2 × ${a.seconds} s each, interleaved)`,
-  '',
-  '| server | req/s | p50 ms | p99 ms | non-2xx |',
-  '| --- | ---: | ---: | ---: | ---: |',
-  `| bare Hono JSON POST | ${f(a.bare.rps)} | ${f(a.bare.p50, 1)} | ${f(a.bare.p99, 1)} | ${a.bare.non2xx} |`,
-  `| receiver: API key + HMAC + zod + route + durable enqueue | ${f(a.receiver.rps)} | ${f(a.receiver.p50, 1)} | ${f(a.receiver.p99, 1)} | ${a.receiver.non2xx} |`,
-  `| **ratio receiver / bare** | **${f(a.ratio, 2)}** | | | |`,
-  '',
-  `Jobs the receiver left waiting in Redis: ${f(a.jobsInRedis)}.`,
-  '',
-  '### (b) Worker dispatch to the simulator (one worker process, jobs pre-queued, simulator job time 1 ms)',
-  '',
-  '| WORKER_CONCURRENCY | jobs/s | robot jobs started |',
-  '| ---: | ---: | ---: |',
-  ...b.map((r) => `| ${r.concurrency} | ${f(r.jobsPerSecond)} | ${f(r.started)} |`),
-  '',
-  `### (c) End to end: webhook → Orchestrator start at a steady ${c.rate} events/s`,
-  '',
-  '| sent | achieved rate/s | 202 | robot jobs | duplicates | p50 ms | p99 ms | max ms |',
-  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  `| ${f(c.sent)} | ${f(c.achieved)} | ${f(c.accepted)} | ${f(c.started)} | ${c.duplicates} | ${f(c.p50)} | ${f(c.p99)} | ${f(c.max)} |`,
-].join('\n');
+];
+if (a)
+  sections.push(
+    [
+      '',
+      `### (a) Ingest: receiver vs a bare Hono JSON POST (autocannon, ${flags.connections} connections, 2 × ${a.seconds} s each, interleaved)`,
+      '',
+      '| server | req/s | p50 ms | p99 ms | non-2xx |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      `| bare Hono JSON POST | ${f(a.bare.rps)} | ${f(a.bare.p50, 1)} | ${f(a.bare.p99, 1)} | ${a.bare.non2xx} |`,
+      `| receiver: API key + HMAC + zod + route + durable enqueue | ${f(a.receiver.rps)} | ${f(a.receiver.p50, 1)} | ${f(a.receiver.p99, 1)} | ${a.receiver.non2xx} |`,
+      `| **ratio receiver / bare** | **${f(a.ratio, 2)}** | | | |`,
+      '',
+      `Jobs the receiver left waiting in Redis: ${f(a.jobsInRedis)}.`,
+    ].join('\n'),
+  );
+if (b)
+  sections.push(
+    [
+      '',
+      '### (b) Worker dispatch to the simulator (one worker process, jobs pre-queued, simulator job time 1 ms)',
+      '',
+      '| WORKER_CONCURRENCY | jobs/s | robot jobs started |',
+      '| ---: | ---: | ---: |',
+      ...b.map((r) => `| ${r.concurrency} | ${f(r.jobsPerSecond)} | ${f(r.started)} |`),
+    ].join('\n'),
+  );
+if (c)
+  sections.push(
+    [
+      '',
+      `### (c) End to end: webhook → Orchestrator start at a steady ${c.rate} events/s`,
+      '',
+      '| sent | achieved rate/s | 202 | robot jobs | duplicates | p50 ms | p99 ms | max ms |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      `| ${f(c.sent)} | ${f(c.achieved)} | ${f(c.accepted)} | ${f(c.started)} | ${c.duplicates} | ${f(c.p50)} | ${f(c.p99)} | ${f(c.max)} |`,
+    ].join('\n'),
+  );
+const table = sections.join('\n');
 process.stdout.write(`${table}\n`);
 if (flags.write) {
   writeFileSync(

@@ -54,6 +54,10 @@ export class FaultTable {
     return this.rules;
   }
 
+  needsText(operation: SimOperation): boolean {
+    return this.rules.some((r) => r.operation === operation && r.rule.match !== undefined);
+  }
+
   /** The first rule for this operation that still has hits left (and matches), consuming one hit. */
   take(operation: SimOperation, requestText: string): FaultRule | undefined {
     const f = this.rules.find(

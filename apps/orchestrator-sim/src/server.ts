@@ -125,7 +125,10 @@ export function createSimulator(o: SimulatorOptions) {
     handle: () => Promise<Response> | Response,
   ): Promise<Response> {
     state.stats.requests[op] = (state.stats.requests[op] ?? 0) + 1;
-    const text = `${c.req.url} ${c.req.method === 'POST' ? await c.req.raw.clone().text() : ''}`;
+    // Only rules with `match` need the request text; reading a body copy costs more than the request.
+    const text = faults.needsText(op)
+      ? `${c.req.url} ${c.req.method === 'POST' ? await c.req.raw.clone().text() : ''}`
+      : '';
     const rule: FaultRule | undefined = faults.take(op, text);
     if (rule?.delayMs) await new Promise((r) => setTimeout(r, rule.delayMs));
     const failWith = (r: FaultRule) => {

@@ -78,8 +78,7 @@ describe('worker processes: SIGKILL and SIGTERM lose and duplicate nothing', () 
     })();
     // kill while a start request is in flight: the simulator has it (delayed) but has not answered
     await eventually(
-      () =>
-        (sim.sim.state.stats.requests.startJobs ?? 0) > sim.sim.state.jobs.length && sim.sim.state.jobs.length > 5,
+      () => (sim.sim.state.stats.requests.startJobs ?? 0) > sim.sim.state.jobs.length && sim.sim.state.jobs.length > 5,
       30_000,
       'a start in flight',
     );

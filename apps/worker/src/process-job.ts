@@ -42,6 +42,23 @@ export interface ProcessDeps {
 
 export type StartJob = Job<StartJobData, { orchestratorId?: number; robotState?: string }>;
 
+/**
+ * A per-job child logger, built only when something is logged: most jobs log
+ * nothing above `warn` (the production level for busy workers) and pino
+ * children are not free.
+ */
+function lazyChild(
+  deps: Pick<ProcessDeps, 'logger' | 'redactor'>,
+  b: { correlationId: string; route: string; jobId: string | undefined },
+): Logger {
+  let child: Logger | undefined;
+  const get = () => {
+    child ??= deps.logger.child({ correlationId: deps.redactor.text(b.correlationId), route: b.route, jobId: b.jobId });
+    return child;
+  };
+  return new Proxy(deps.logger, { get: (_t, prop) => Reflect.get(get(), prop) }) as Logger;
+}
+
 export function folderOf(target: RouteTarget): Folder {
   if (target.folderKey !== undefined) return { key: target.folderKey };
   if (target.folderId !== undefined) return { id: target.folderId };
@@ -138,11 +155,7 @@ export function createProcessor(deps: ProcessDeps) {
     const route = deps.routes.get(data.route);
     if (!route) throw new UnrecoverableError(`route ${data.route} is not configured on this worker`);
     const folder = folderOf(route.target);
-    const log = deps.logger.child({
-      correlationId: deps.redactor.text(data.correlationId),
-      route: route.name,
-      jobId: job.id,
-    });
+    const log = lazyChild(deps, { correlationId: data.correlationId, route: route.name, jobId: job.id });
     const signal = jobSignal ? AbortSignal.any([jobSignal, deps.shutdown]) : deps.shutdown;
     let progress = readProgress(job.progress);
     const inheritedStarting = mayHaveStarted(progress, job.attemptsStarted);

@@ -9,6 +9,26 @@ const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 
  * receiver's and the worker's /metrics.
  */
 export function registerQueueDepthGauge(registry: Registry, queues: () => Iterable<Queue>): Gauge<'queue' | 'state'> {
+  new Gauge({
+    name: 'rpa_queue_oldest_waiting_seconds',
+    help: 'Age of the oldest job waiting for a worker, per route queue (0 when none waits)',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await Promise.all(
+        [...queues()].map(async (q) => {
+          try {
+            // BullMQ pushes new jobs at the head of the wait list: the oldest is the last one.
+            const [oldest] = await q.getWaiting(-1, -1);
+            this.set({ queue: q.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+          } catch {
+            // Redis down: no sample
+          }
+        }),
+      );
+    },
+  });
   return new Gauge({
     name: 'rpa_queue_jobs',
     help: 'Jobs per route queue and state (waiting + prioritized = backlog; failed = dead letters)',

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, request } from 'undici';
 import { type Operation, OrchestratorError } from './errors.js';
 import { type Folder, folderLabel, odataString } from './folders.js';
 import { createHttp, type FetchLike } from './http.js';
@@ -76,14 +76,40 @@ function checkReference(operation: Operation, reference: string) {
   }
 }
 
+/**
+ * undici's `request` over a keep-alive pool, shaped like the slice of fetch the
+ * client uses (several times cheaper per call than undici's fetch).
+ */
+export function undiciTransport(dispatcher: Agent): FetchLike {
+  return async (url, init) => {
+    const res = await request(url, {
+      method: init.method as 'GET' | 'POST',
+      headers: init.headers,
+      body: init.body ?? null,
+      signal: init.signal ?? null,
+      dispatcher,
+    });
+    return {
+      status: res.statusCode,
+      ok: res.statusCode >= 200 && res.statusCode < 300,
+      headers: {
+        get(name: string) {
+          const v = res.headers[name.toLowerCase()];
+          return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+        },
+      },
+      text: () => res.body.text(),
+    };
+  };
+}
+
 export function createOrchestratorClient(o: OrchestratorClientOptions) {
   const now = o.now ?? Date.now;
   let agent: Agent | undefined;
   let fetchImpl = o.fetch;
   if (!fetchImpl) {
     agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
-    const dispatcher = agent;
-    fetchImpl = (url, init) => undiciFetch(url, { ...init, dispatcher });
+    fetchImpl = undiciTransport(agent);
   }
   const timeoutMs = o.timeoutMs ?? 30_000;
   const tokenOptions: Parameters<typeof createTokenProvider>[0] = {

@@ -59,7 +59,7 @@ const buildUrl = (base: string, path: string, query?: Record<string, string>) =>
  * OrchestratorError of the right kind. Only GETs count as idempotent.
  */
 export function createHttp(deps: HttpDeps) {
-  async function send(o: CallOptions, token: string): Promise<FetchResponse> {
+  async function send(o: CallOptions, token: string, timeout: AbortSignal): Promise<FetchResponse> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
       accept: 'application/json',
@@ -70,7 +70,6 @@ export function createHttp(deps: HttpDeps) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(o.body);
     }
-    const timeout = AbortSignal.timeout(deps.timeoutMs);
     init.signal = o.signal ? AbortSignal.any([timeout, o.signal]) : timeout;
     return deps.fetch(buildUrl(deps.baseUrl, o.path, o.query), init);
   }
@@ -83,19 +82,21 @@ export function createHttp(deps: HttpDeps) {
     let token = await deps.tokens.get();
     let res: FetchResponse;
     let text: string;
+    // One deadline for the whole call, the 401 retry included.
+    const timeout = AbortSignal.timeout(deps.timeoutMs);
     try {
-      res = await send(o, token);
+      res = await send(o, token, timeout);
       if (res.status === 401) {
         await res.text().catch(() => '');
         deps.tokens.invalidate(token);
         token = await deps.tokens.get();
-        res = await send(o, token);
+        res = await send(o, token, timeout);
       }
       text = await res.text();
     } catch (cause) {
       if (cause instanceof OrchestratorError) throw cause; // token refresh failed
       observe('error');
-      const timedOut = (cause as Error)?.name === 'TimeoutError';
+      const timedOut = timeout.aborted;
       throw new OrchestratorError(timedOut ? `no answer within ${deps.timeoutMs} ms` : 'the connection failed', {
         kind: kindForNetworkError(cause, idempotent),
         operation: o.operation,
