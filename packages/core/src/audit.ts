@@ -65,18 +65,41 @@ export function createAuditTrail({
     if (clean.reason !== undefined) clean.reason = redactor.text(clean.reason).slice(0, 1000);
     return JSON.stringify(clean);
   };
+  /** Entries recorded in the same event-loop turn go out in one transaction (one round trip). */
+  let pending: { key: string; values: string[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  function flush() {
+    const batch = pending;
+    pending = [];
+    const tx = redis.multi();
+    for (const p of batch)
+      tx.rpush(p.key, ...p.values)
+        .ltrim(p.key, -AUDIT_MAX_ENTRIES, -1)
+        .pexpire(p.key, ttlMs);
+    tx.exec().then(
+      (res) => {
+        const failed = res?.find(([err]) => err)?.[0];
+        for (const p of batch) failed ? p.reject(failed) : p.resolve();
+      },
+      (err) => {
+        for (const p of batch) p.reject(err);
+      },
+    );
+  }
+
   return {
     serialise,
-    async record(correlationId, ...entries) {
-      if (entries.length === 0) return;
-      const key = auditKey(prefix, correlationId);
+    record(correlationId, ...entries) {
+      if (entries.length === 0) return Promise.resolve();
       const at = now();
-      await redis
-        .multi()
-        .rpush(key, ...entries.map((e) => serialise(e, at)))
-        .ltrim(key, -AUDIT_MAX_ENTRIES, -1)
-        .pexpire(key, ttlMs)
-        .exec();
+      return new Promise<void>((resolve, reject) => {
+        pending.push({
+          key: auditKey(prefix, correlationId),
+          values: entries.map((e) => serialise(e, at)),
+          resolve,
+          reject,
+        });
+        if (pending.length === 1) setImmediate(flush);
+      });
     },
     async read(correlationId) {
       const items = await redis.lrange(auditKey(prefix, correlationId), 0, -1);
