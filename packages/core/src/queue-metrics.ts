@@ -19,9 +19,10 @@ export function registerQueueDepthGauge(registry: Registry, queues: () => Iterab
       await Promise.all(
         [...queues()].map(async (q) => {
           try {
-            // BullMQ pushes new jobs at the head of the wait list: the oldest is the last one.
-            const [oldest] = await q.getWaiting(-1, -1);
-            this.set({ queue: q.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+            // The oldest job is at one end of the wait list (which end depends on BullMQ's ordering): read both.
+            const ends = [...(await q.getWaiting(0, 0)), ...(await q.getWaiting(-1, -1))];
+            const oldest = Math.min(...ends.map((j) => j.timestamp));
+            this.set({ queue: q.name }, ends.length > 0 ? Math.max(0, (Date.now() - oldest) / 1000) : 0);
           } catch {
             // Redis down: no sample
           }
