@@ -16,6 +16,7 @@ import type { Registry } from 'prom-client';
 import { createEnqueuer, type Enqueuer } from './enqueue.js';
 import { errorResponse } from './http-errors.js';
 import { createReceiverMetrics, type ReceiverMetrics } from './metrics.js';
+import { buildOpenApiDocument } from './openapi.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerEventRoutes } from './routes/events.js';
 
@@ -100,6 +101,8 @@ export function createReceiverApp(deps: ReceiverDeps): Receiver {
       return c.json({ error: 'unavailable', message: 'Redis is unreachable' }, 503);
     }
   });
+  const openapi = buildOpenApiDocument();
+  app.get('/openapi.json', (c) => c.json(openapi));
   app.get('/metrics', async (c) => {
     c.header('Content-Type', metrics.registry.contentType);
     return c.body(await metrics.registry.metrics());

@@ -28,6 +28,7 @@ export * from './job-id.js';
 export * from './jobs.js';
 export * from './logger.js';
 export * from './paths.js';
+export * from './payloads.js';
 export * from './queue-metrics.js';
 export * from './redaction.js';
 export * from './redrive.js';

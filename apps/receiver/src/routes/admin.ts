@@ -2,25 +2,12 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { type AuditTrail, BridgeError, type Redactor, redriveDeadLetters } from '@rpa-bridge/core';
+import { type AuditTrail, BridgeError, type Redactor, redriveDeadLetters, redriveRequest } from '@rpa-bridge/core';
 import type { Queue } from 'bullmq';
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { type AdminCredentials, adminAuth } from '../middleware/admin-auth.js';
 
 export const BULL_BOARD_PATH = '/admin/queues';
-
-const redriveRequest = z
-  .strictObject({
-    correlationId: z.string().min(1).max(128).optional(),
-    route: z.string().min(1).optional(),
-    reason: z.string().min(1).optional(),
-    all: z.boolean().optional(),
-    dryRun: z.boolean().default(false),
-  })
-  .refine((b) => b.correlationId !== undefined || b.route !== undefined || b.reason !== undefined || b.all === true, {
-    message: 'needs correlationId, route, reason or all: true',
-  });
 
 export interface AdminRouteDeps {
   admin: AdminCredentials;
