@@ -50,10 +50,10 @@ describe('docker-compose.yml', () => {
 
   it('has Redis with AOF and noeviction, and the three services', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['receiver', 'redis', 'simulator', 'worker']);
-    const cmd = (compose.services.redis?.command as string[]).join(' ');
+    const cmd = (compose.services.redis as { command: string[] }).command.join(' ');
     expect(cmd).toContain('--appendonly yes');
     expect(cmd).toContain('--maxmemory-policy noeviction');
-    expect((compose.services.worker?.deploy as { replicas: number }).replicas).toBeGreaterThanOrEqual(2);
+    expect((compose.services.worker as { deploy: { replicas: number } }).deploy.replicas).toBeGreaterThanOrEqual(2);
   });
 
   it('sets only variables the code reads, and health checks hit real ports and paths', () => {
