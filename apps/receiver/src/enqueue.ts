@@ -174,8 +174,8 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
 
   /**
    * Requests that arrive in the same event-loop turn are written together:
-   * one addBulk (one pipeline) and one confirm script per route, instead of
-   * two round trips each. Under light load a batch is a single request.
+   * their adds in one auto-pipelined write and one confirm script per route,
+   * instead of two round trips each. Under light load a batch is one request.
    */
   const batches = new Map<string, PendingAdd[]>();
   let flushScheduled = false;
@@ -187,13 +187,10 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
   }
   async function flush(route: Route, items: PendingAdd[]) {
     try {
-      await queueOf(route).addBulk(
-        items.map((i) => ({
-          name: START_JOB,
-          data: i.data,
-          opts: { ...jobOptions, jobId: toJobId(i.data.correlationId) },
-        })),
-      );
+      // Concurrent adds issued in one tick share one auto-pipelined write; measured cheaper per job than
+      // addBulk, which wraps the batch in a MULTI.
+      const queue = queueOf(route);
+      await Promise.all(items.map((i) => queue.add(START_JOB, i.data, { ...jobOptions, jobId: i.jobId })));
       const keys: string[] = [];
       const argv: (string | number)[] = [items.length, opts.auditTtlMs, AUDIT_MAX_ENTRIES];
       for (const i of items) {
