@@ -19,6 +19,7 @@ import { createReceiverMetrics, type ReceiverMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerOperatorPage } from './routes/operator-page.js';
 
 export interface ReceiverDeps {
   config: Pick<
@@ -129,6 +130,8 @@ export function createReceiverApp(deps: ReceiverDeps): Receiver {
     audit,
     redactor,
   });
+
+  registerOperatorPage(app, { routes: deps.routes, queuesByRoute: enqueuer.queues, audit });
 
   app.notFound((c) => c.json({ error: 'not_found', message: 'no such endpoint' }, 404));
   app.onError((err, c) => {

@@ -23,6 +23,7 @@ export function registerAdminRoutes(app: Hono, deps: AdminRouteDeps): void {
   app.use(`${BULL_BOARD_PATH}/*`, guard);
   app.use(BULL_BOARD_PATH, guard);
   app.use('/v1/transactions/*', guard);
+  app.use('/admin/transactions', guard);
 
   const serverAdapter = new HonoAdapter(serveStatic);
   serverAdapter.setBasePath(BULL_BOARD_PATH);
