@@ -38,6 +38,7 @@ export async function startTestWorker(o: {
   const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', () => {});
   const redactor = createRedactor();
+  const cipher = createFieldCipher([Buffer.from(ENCRYPTION_KEY, 'base64')]);
   let running: RunningWorkers | undefined;
   const metrics = createWorkerMetrics(() => running?.queues.values() ?? []);
   const client = createOrchestratorClient({
@@ -65,7 +66,7 @@ export async function startTestWorker(o: {
     logger,
     process: {
       client,
-      cipher: createFieldCipher([Buffer.from(ENCRYPTION_KEY, 'base64')]),
+      cipher: () => cipher,
       audit,
       redactor,
       metrics,

@@ -48,6 +48,8 @@ export interface ReceiverDeps {
 
 export interface Receiver {
   app: Hono;
+  /** Applies rotated secrets (API keys, HMAC secrets, admin credentials, encryption keys) without a restart. */
+  updateSecrets(config: Pick<ReceiverConfig, 'auth' | 'admin' | 'encryptionKeys'>): void;
   enqueuer: Enqueuer;
   audit: AuditTrail;
   metrics: ReceiverMetrics;
@@ -109,7 +111,8 @@ export function createReceiverApp(deps: ReceiverDeps): Receiver {
     return c.body(await metrics.registry.metrics());
   });
 
-  registerEventRoutes(app, {
+  let admin = config.admin;
+  const setEventSecrets = registerEventRoutes(app, {
     auth: config.auth,
     maxBodyBytes: config.maxBodyBytes,
     maxBacklog: config.maxBacklog,
@@ -124,7 +127,7 @@ export function createReceiverApp(deps: ReceiverDeps): Receiver {
     peerAddress: deps.peerAddress ?? nodePeer,
   });
   registerAdminRoutes(app, {
-    admin: config.admin,
+    admin: () => admin,
     queues: enqueuer.queues.values(),
     queuesByRoute: enqueuer.queues,
     audit,
@@ -140,5 +143,17 @@ export function createReceiverApp(deps: ReceiverDeps): Receiver {
     return c.json({ error: 'internal', message: 'internal error' }, 500);
   });
 
-  return { app, enqueuer, audit, metrics, close: () => enqueuer.close() };
+  const updateSecrets: Receiver['updateSecrets'] = (next) => {
+    if (hasSensitiveInputs(deps.routes) && next.encryptionKeys.length === 0) {
+      throw new BridgeError('config_invalid', 'rotation left no ENCRYPTION_KEY while a route has sensitive inputs');
+    }
+    setEventSecrets({
+      apiKeys: next.auth.apiKeys,
+      hmacSecrets: next.auth.hmacSecrets,
+      cipher: next.encryptionKeys.length > 0 ? createFieldCipher(next.encryptionKeys) : undefined,
+    });
+    admin = next.admin;
+  };
+
+  return { app, enqueuer, audit, metrics, updateSecrets, close: () => enqueuer.close() };
 }

@@ -5,9 +5,13 @@ import {
   createFieldCipher,
   createLogger,
   createRedactor,
+  createSecretSource,
   hasSensitiveInputs,
   loadRoutesFile,
+  loadSecretSourceConfig,
   loadWorkerConfig,
+  type SecretSource,
+  watchSecrets,
 } from '@rpa-bridge/core';
 import { createOrchestratorClient, createRedisPacer } from '@rpa-bridge/uipath-client';
 import { Hono } from 'hono';
@@ -24,8 +28,14 @@ function fatal(err: unknown): never {
 
 let config: ReturnType<typeof loadWorkerConfig>;
 let routes: ReturnType<typeof loadRoutesFile>;
+let secretSource: SecretSource | undefined;
+let secretSourceConfig: ReturnType<typeof loadSecretSourceConfig>;
+let loadedSecrets: Record<string, string> = {};
 try {
-  config = loadWorkerConfig(process.env);
+  secretSourceConfig = loadSecretSourceConfig(process.env);
+  secretSource = createSecretSource(secretSourceConfig);
+  if (secretSource) loadedSecrets = await secretSource.load();
+  config = loadWorkerConfig({ ...process.env, ...loadedSecrets });
   routes = loadRoutesFile(config.routesFile);
   if (hasSensitiveInputs(routes) && config.encryptionKeys.length === 0) {
     throw new BridgeError(
@@ -62,7 +72,7 @@ const client = createOrchestratorClient({
   baseUrl: config.orchestrator.baseUrl,
   tokenUrl: config.orchestrator.tokenUrl,
   clientId: config.orchestrator.clientId,
-  clientSecret: config.orchestrator.clientSecret,
+  clientSecret: () => clientSecret,
   scopes: config.orchestrator.scopes,
   timeoutMs: config.orchestrator.timeoutMs,
   collectionQueriesPerMinute: config.orchestrator.collectionQueriesPerMinute,
@@ -72,6 +82,35 @@ const client = createOrchestratorClient({
     metrics.orchestratorSeconds.observe({ operation, status: String(status) }, seconds),
   onTokenRefresh: () => metrics.tokenRefreshes.inc(),
 });
+let clientSecret = config.orchestrator.clientSecret;
+let cipher = config.encryptionKeys.length > 0 ? createFieldCipher(config.encryptionKeys) : undefined;
+const stopWatching =
+  secretSource && secretSourceConfig.provider !== 'env'
+    ? watchSecrets(
+        secretSource,
+        secretSourceConfig.refreshMs,
+        loadedSecrets,
+        (values) => {
+          try {
+            const next = loadWorkerConfig({ ...process.env, ...values });
+            clientSecret = next.orchestrator.clientSecret;
+            if (next.encryptionKeys.length > 0) cipher = createFieldCipher(next.encryptionKeys);
+            logger.info({ source: secretSource?.name }, 'secrets rotated');
+          } catch (err) {
+            logger.error(
+              { err: { message: (err as Error).message } },
+              'rotated secrets are invalid; keeping the previous ones',
+            );
+          }
+        },
+        (err) =>
+          logger.warn(
+            { source: secretSource?.name, err: { message: err.message } },
+            'secret refresh failed; keeping the previous secrets',
+          ),
+      )
+    : undefined;
+
 const audit = createAuditTrail({ redis, prefix: config.redis.prefix, ttlMs: config.auditTtlMs, redactor });
 
 try {
@@ -96,7 +135,7 @@ try {
     logger,
     process: {
       client,
-      cipher: config.encryptionKeys.length > 0 ? createFieldCipher(config.encryptionKeys) : undefined,
+      cipher: () => cipher,
       audit,
       redactor,
       metrics,
@@ -145,6 +184,7 @@ async function shutdown(signal: string) {
     { signal, deadlineMs: config.shutdownTimeoutMs },
     'stopping: no new jobs; finishing or releasing in-flight ones',
   );
+  stopWatching?.();
   const result = await running?.close(config.shutdownTimeoutMs);
   if (result === 'deadline')
     logger.warn('drain deadline passed; unfinished jobs are released to other workers by lock expiry');

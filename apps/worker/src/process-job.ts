@@ -25,7 +25,8 @@ import { RetryLater } from './retry.js';
 export interface ProcessDeps {
   routes: ReadonlyMap<string, Route>;
   client: OrchestratorClient;
-  cipher: FieldCipher | undefined;
+  /** Read per job, so rotated ENCRYPTION_KEYs apply without a restart. */
+  cipher: () => FieldCipher | undefined;
   audit: AuditTrail;
   redactor: Redactor;
   metrics: WorkerMetrics;
@@ -100,9 +101,10 @@ export function createProcessor(deps: ProcessDeps) {
     signal: AbortSignal,
   ): Promise<StartProgress> {
     const sealed: Record<string, unknown> = {};
+    const cipher = deps.cipher();
     for (const [name, value] of Object.entries(data.sealed)) {
-      if (!deps.cipher) throw new UnrecoverableError(`input ${name} is sealed but no ENCRYPTION_KEY is configured`);
-      sealed[name] = deps.cipher.decrypt(value); // decrypted only here, right before the call
+      if (!cipher) throw new UnrecoverableError(`input ${name} is sealed but no ENCRYPTION_KEY is configured`);
+      sealed[name] = cipher.decrypt(value); // decrypted only here, right before the call
     }
     const inputs = { ...data.inputs, ...sealed };
     const at = () => new Date(deps.now()).toISOString();

@@ -33,5 +33,6 @@ export * from './queue-metrics.js';
 export * from './redaction.js';
 export * from './redrive.js';
 export * from './routes.js';
+export * from './secret-sources.js';
 export * from './signature.js';
 export * from './worker-config.js';

@@ -22,7 +22,8 @@ export interface OrchestratorClientOptions {
   /** e.g. `https://cloud.uipath.com/{org}/identity_/connect/token` or `https://host/identity/connect/token`. */
   tokenUrl: string;
   clientId: string;
-  clientSecret: string;
+  /** A function when the secret can rotate (read at every token request). */
+  clientSecret: string | (() => string);
   /** Default `OR.Jobs OR.Execution OR.Folders.Read OR.Queues`. */
   scopes?: readonly string[];
   /** Injected for tests; default: undici with keep-alive connections. */

@@ -4,7 +4,8 @@ import type { FetchLike, FetchResponse } from './http.js';
 export interface TokenOptions {
   tokenUrl: string;
   clientId: string;
-  clientSecret: string;
+  /** A function when the secret can rotate (read at every token request). */
+  clientSecret: string | (() => string);
   /** Space-separated in the request. */
   scopes: readonly string[];
   fetch: FetchLike;
@@ -39,7 +40,7 @@ export function createTokenProvider(o: TokenOptions): TokenProvider {
     const body = new URLSearchParams({
       grant_type: 'client_credentials',
       client_id: o.clientId,
-      client_secret: o.clientSecret,
+      client_secret: typeof o.clientSecret === 'function' ? o.clientSecret() : o.clientSecret,
     });
     if (o.scopes.length > 0) body.set('scope', o.scopes.join(' '));
     let res: FetchResponse;

@@ -37,10 +37,10 @@ export function isAdmin(creds: AdminCredentials, authorization: string | undefin
  * disabled (404), never open. Unsafe methods from another Origin are refused,
  * since browsers re-send cached Basic credentials (CSRF on Bull Board actions).
  */
-export function adminAuth(creds: AdminCredentials): MiddlewareHandler {
-  const enabled = adminEnabled(creds);
+export function adminAuth(current: () => AdminCredentials): MiddlewareHandler {
   return async (c, next) => {
-    if (!enabled) {
+    const creds = current();
+    if (!adminEnabled(creds)) {
       return c.json(
         {
           error: 'not_found',

@@ -10,7 +10,8 @@ import { type AdminCredentials, adminAuth } from '../middleware/admin-auth.js';
 export const BULL_BOARD_PATH = '/admin/queues';
 
 export interface AdminRouteDeps {
-  admin: AdminCredentials;
+  /** Read on every request, so rotated admin credentials apply at once. */
+  admin: () => AdminCredentials;
   queues: Iterable<Queue>;
   queuesByRoute: ReadonlyMap<string, Queue>;
   audit: AuditTrail;

@@ -52,10 +52,24 @@ interface Outcome {
 
 const fail = (code: ConstructorParameters<typeof BridgeError>[0], message: string) => new BridgeError(code, message);
 
-export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): void {
+export interface RotatingSecrets {
+  apiKeys: readonly string[];
+  hmacSecrets: readonly string[];
+  cipher: FieldCipher | undefined;
+}
+
+/** Registers the webhook routes; the returned function swaps in rotated secrets without a restart. */
+export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): (secrets: RotatingSecrets) => void {
   const { auth, enqueuer, audit, redactor, metrics, logger } = deps;
-  const verifyKey = auth.apiKeys.length > 0 ? createApiKeyVerifier(auth.apiKeys) : undefined;
-  const verifySignature = auth.hmacSecrets.length > 0 ? createSignatureVerifier(auth.hmacSecrets) : undefined;
+  let verifyKey: ReturnType<typeof createApiKeyVerifier> | undefined;
+  let verifySignature: ReturnType<typeof createSignatureVerifier> | undefined;
+  let cipher = deps.cipher;
+  const setSecrets = (s: RotatingSecrets) => {
+    verifyKey = s.apiKeys.length > 0 ? createApiKeyVerifier(s.apiKeys) : undefined;
+    verifySignature = s.hmacSecrets.length > 0 ? createSignatureVerifier(s.hmacSecrets) : undefined;
+    cipher = s.cipher;
+  };
+  setSecrets({ apiKeys: auth.apiKeys, hmacSecrets: auth.hmacSecrets, cipher: deps.cipher });
 
   /** Every check in SPEC §2.2 order; cheap header checks before the body is read. */
   async function ingest(c: Context, state: Outcome): Promise<Response> {
@@ -89,7 +103,8 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): void {
     const inputs = mapInputs(route, event);
     const sealed: Record<string, string> = {};
     for (const [name, value] of Object.entries(inputs.sensitive)) {
-      sealed[name] = (deps.cipher as FieldCipher).encrypt(value);
+      if (!cipher) throw new Error('a route marks inputs sensitive but no ENCRYPTION_KEY is loaded');
+      sealed[name] = cipher.encrypt(value);
     }
     if ((await enqueuer.backlog(route)) > deps.maxBacklog) {
       // A redelivery of something already queued is still a duplicate, not an overload.
@@ -172,4 +187,5 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): void {
       return c.json({ error: 'method_not_allowed', message: 'use POST' }, 405);
     });
   }
+  return setSecrets;
 }
