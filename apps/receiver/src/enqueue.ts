@@ -174,8 +174,8 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
 
   /**
    * Requests that arrive in the same event-loop turn are written together:
-   * their adds in one auto-pipelined write and one confirm script per route,
-   * instead of two round trips each. Under light load a batch is one request.
+   * their adds concurrently and one confirm script per route, so round trips
+   * (the dominant cost here) are shared. Under light load a batch is one request.
    */
   const batches = new Map<string, PendingAdd[]>();
   let flushScheduled = false;
@@ -187,8 +187,7 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
   }
   async function flush(route: Route, items: PendingAdd[]) {
     try {
-      // Concurrent adds issued in one tick share one auto-pipelined write; measured cheaper per job than
-      // addBulk, which wraps the batch in a MULTI.
+      // Concurrent adds (measured cheaper per job than addBulk, which wraps the batch in a MULTI).
       const queue = queueOf(route);
       await Promise.all(items.map((i) => queue.add(START_JOB, i.data, { ...jobOptions, jobId: i.jobId })));
       const keys: string[] = [];

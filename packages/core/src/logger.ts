@@ -18,8 +18,20 @@ const REDACT_PATHS = [
   '*.body',
 ];
 
-/** JSON logs with redaction on; `destination` lets tests capture every line. */
+/**
+ * JSON logs with redaction on; `destination` lets tests capture every line.
+ * The default writes to stdout asynchronously in 4 KiB chunks (flushed at
+ * least every second and on exit): one write per request line was a tenth of
+ * the receiver's CPU.
+ */
 export function createLogger(opts: { level: string; name: string; destination?: DestinationStream }): Logger {
+  let destination = opts.destination;
+  if (!destination) {
+    const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+    setInterval(() => stdout.flush(), 1000).unref();
+    process.once('exit', () => stdout.flushSync());
+    destination = stdout;
+  }
   return pino(
     {
       level: opts.level,
@@ -28,6 +40,6 @@ export function createLogger(opts: { level: string; name: string; destination?: 
       base: { service: opts.name },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    opts.destination,
+    destination,
   );
 }
