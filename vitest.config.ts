@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // lets the fuzz suite force a collection before it compares memory with its baseline
+    execArgv: ['--expose-gc'],
   },
 });

@@ -14,10 +14,12 @@ import { signBody, toJobId } from '@rpa-bridge/core';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Proc, startProcess, waitForHttp } from '../../bench/processes.js';
-import { freePort, startRedisServer } from '../support/redis-server.js';
 import { ENCRYPTION_KEY, TEST_ROUTES_YAML } from '../support/receiver.js';
+import { freePort, startRedisServer } from '../support/redis-server.js';
 
-const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, rate: { type: 'string', default: '60' } } });
+const { values: flags } = parseArgs({
+  options: { seconds: { type: 'string', default: '60' }, rate: { type: 'string', default: '60' } },
+});
 const SECONDS = Number(flags.seconds);
 const RATE = Number(flags.rate);
 const KEY = 'chaos-key';
@@ -70,7 +72,10 @@ const workerEnv = {
   BACKOFF_MAX_MS: '2000',
   WORKER_METRICS_PORT: '0',
 };
-const workers: Proc[] = [startProcess('apps/worker/src/main.ts', workerEnv), startProcess('apps/worker/src/main.ts', workerEnv)];
+const workers: Proc[] = [
+  startProcess('apps/worker/src/main.ts', workerEnv),
+  startProcess('apps/worker/src/main.ts', workerEnv),
+];
 await waitForHttp(`${SIM}/__sim/state`);
 await waitForHttp(`${RECV}/readyz`);
 log(`system up: receiver ${RECV}, simulator ${SIM}, Redis ${redis.url}, 2 workers`);
@@ -87,12 +92,16 @@ const statusCounts = new Map<string, number>();
 const count = (k: string) => statusCounts.set(k, (statusCounts.get(k) ?? 0) + 1);
 function makeEvent(): Ev {
   const id = `chaos-${randomUUID()}`;
-  const kinds = [
-    { taskType: 'account_update' },
-    { taskType: 'refund', note: 'refund requested' },
-  ];
+  const kinds = [{ taskType: 'account_update' }, { taskType: 'refund', note: 'refund requested' }];
   const metadata = kinds[events.length % 5 === 0 ? 1 : 0];
-  const body = JSON.stringify({ eventType: 'interaction.completed', timestamp: new Date().toISOString(), contactId: `c-${events.length}`, interactionId: `i-${id}`, correlationId: id, metadata });
+  const body = JSON.stringify({
+    eventType: 'interaction.completed',
+    timestamp: new Date().toISOString(),
+    contactId: `c-${events.length}`,
+    interactionId: `i-${id}`,
+    correlationId: id,
+    metadata,
+  });
   return { id, body, acked: false, statuses: [] };
 }
 async function deliver(ev: Ev): Promise<void> {
@@ -101,7 +110,11 @@ async function deliver(ev: Ev): Promise<void> {
     try {
       const res = await fetch(`${RECV}/v1/events`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': KEY, 'x-genesys-signature': signBody(SECRET, ev.body) },
+        headers: {
+          'content-type': 'application/json',
+          'x-api-key': KEY,
+          'x-genesys-signature': signBody(SECRET, ev.body),
+        },
         body: ev.body,
         signal: AbortSignal.timeout(5000), // EventBridge API destinations give up after 5 s
       });
@@ -126,37 +139,53 @@ const faults: Record<string, number> = {};
 const note = (k: string, n = 1) => {
   faults[k] = (faults[k] ?? 0) + n;
 };
-const simFault = (rule: Record<string, unknown>) => fetch(`${SIM}/__sim/faults`, { method: 'POST', body: JSON.stringify(rule) });
+const simFault = (rules: unknown) => fetch(`${SIM}/__sim/faults`, { method: 'POST', body: JSON.stringify(rules) });
 const schedule: [number, string, () => Promise<void>][] = [
-  [0.1, 'SIGKILL a worker, restart it 2 s later', async () => {
-    workers[0]?.child.kill('SIGKILL');
-    note('worker SIGKILL');
-    await new Promise((r) => setTimeout(r, 2000));
-    workers[0] = startProcess('apps/worker/src/main.ts', workerEnv);
-  }],
-  [0.25, 'Redis SIGKILL under load, restart 1.5 s later (AOF)', async () => {
-    await redis.stop(true);
-    note('Redis restart');
-    await new Promise((r) => setTimeout(r, 1500));
-    await redis.start();
-  }],
-  [0.4, 'StartJobs faults: 500, 502 after accept, reset after accept, reset before, 429 + Retry-After, slow beyond the client timeout', async () => {
-    await simFault([
-      { operation: 'startJobs', mode: 'reject', status: 500, times: 15 },
-      { operation: 'startJobs', mode: 'accept-then-fail', status: 502, times: 15 },
-      { operation: 'startJobs', mode: 'accept-then-reset', times: 15 },
-      { operation: 'startJobs', mode: 'reset', times: 10 },
-      { operation: 'startJobs', mode: 'reject', status: 429, retryAfter: 1, times: 15 },
-      { operation: 'startJobs', mode: 'delay', delayMs: 2500, times: 10 },
-      { operation: 'addQueueItem', mode: 'accept-then-fail', status: 503, times: 5 },
-    ]);
-  }],
-  [0.65, 'SIGKILL the other worker, restart it', async () => {
-    workers[1]?.child.kill('SIGKILL');
-    note('worker SIGKILL');
-    await new Promise((r) => setTimeout(r, 1000));
-    workers[1] = startProcess('apps/worker/src/main.ts', workerEnv);
-  }],
+  [
+    0.1,
+    'SIGKILL a worker, restart it 2 s later',
+    async () => {
+      workers[0]?.child.kill('SIGKILL');
+      note('worker SIGKILL');
+      await new Promise((r) => setTimeout(r, 2000));
+      workers[0] = startProcess('apps/worker/src/main.ts', workerEnv);
+    },
+  ],
+  [
+    0.25,
+    'Redis SIGKILL under load, restart 1.5 s later (AOF)',
+    async () => {
+      await redis.stop(true);
+      note('Redis restart');
+      await new Promise((r) => setTimeout(r, 1500));
+      await redis.start();
+    },
+  ],
+  [
+    0.4,
+    'StartJobs faults: 500, 502 after accept, reset after accept, reset before, 429 + Retry-After, slow beyond the client timeout',
+    async () => {
+      await simFault([
+        { operation: 'startJobs', mode: 'reject', status: 500, times: 15 },
+        { operation: 'startJobs', mode: 'accept-then-fail', status: 502, times: 15 },
+        { operation: 'startJobs', mode: 'accept-then-reset', times: 15 },
+        { operation: 'startJobs', mode: 'reset', times: 10 },
+        { operation: 'startJobs', mode: 'reject', status: 429, retryAfter: 1, times: 15 },
+        { operation: 'startJobs', mode: 'delay', delayMs: 2500, times: 10 },
+        { operation: 'addQueueItem', mode: 'accept-then-fail', status: 503, times: 5 },
+      ]);
+    },
+  ],
+  [
+    0.65,
+    'SIGKILL the other worker, restart it',
+    async () => {
+      workers[1]?.child.kill('SIGKILL');
+      note('worker SIGKILL');
+      await new Promise((r) => setTimeout(r, 1000));
+      workers[1] = startProcess('apps/worker/src/main.ts', workerEnv);
+    },
+  ],
 ];
 const tokenExpiry = setInterval(() => {
   void fetch(`${SIM}/__sim/tokens/expire`, { method: 'POST' }).then(() => note('token expiry'));
@@ -196,11 +225,16 @@ clearInterval(tokenExpiry);
 
 // ---- drain: until nothing waits, runs or is delayed ----
 const inspect = new Redis(redis.url, { maxRetriesPerRequest: null });
-const queues = ['billing-account-update', 'refunds', 'conversation-end'].map((n) => new Queue(n, { connection: inspect, prefix }));
+const queues = ['billing-account-update', 'refunds', 'conversation-end'].map(
+  (n) => new Queue(n, { connection: inspect, prefix }),
+);
 const deadline = Date.now() + 180_000;
 for (;;) {
   const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
-  const pending = counts.reduce((s, c) => s + (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0), 0);
+  const pending = counts.reduce(
+    (s, c) => s + (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0),
+    0,
+  );
   if (pending === 0) break;
   if (Date.now() > deadline) {
     log(`drain timed out with ${pending} jobs pending`);
@@ -231,7 +265,8 @@ for (const e of acked) {
 const duplicated = [...started.values()].filter((n) => n > 1).length;
 const neverAcked = events.filter((e) => !e.acked).length;
 const reasons = new Map<string, number>();
-for (const r of deadLettered.values()) reasons.set(r.replace(/traceId=\S+/, 'traceId=…'), (reasons.get(r.replace(/traceId=\S+/, 'traceId=…')) ?? 0) + 1);
+for (const r of deadLettered.values())
+  reasons.set(r.replace(/traceId=\S+/, 'traceId=…'), (reasons.get(r.replace(/traceId=\S+/, 'traceId=…')) ?? 0) + 1);
 
 const lines = [
   '',
@@ -252,12 +287,18 @@ const lines = [
   '| fault | count |',
   '| --- | ---: |',
   ...Object.entries(faults).map(([k, v]) => `| ${k} | ${v} |`),
-  ...state.faults.map((f) => `| simulator ${f.rule.operation} ${f.rule.mode}${f.rule.status ? ` ${f.rule.status}` : ''} | ${f.hits} |`),
+  ...state.faults.map(
+    (f) => `| simulator ${f.rule.operation} ${f.rule.mode}${f.rule.status ? ` ${f.rule.status}` : ''} | ${f.hits} |`,
+  ),
   `| token requests (tokens expired every 3 s) | ${state.stats.tokenRequests} |`,
   `| Reference lookups (findJobs + findQueueItems) | ${(state.stats.requests.findJobs ?? 0) + (state.stats.requests.findQueueItems ?? 0)} |`,
-  ...(reasons.size ? ['', '| dead-letter reason | count |', '| --- | ---: |', ...[...reasons].map(([r, n]) => `| ${r} | ${n} |`)] : []),
+  ...(reasons.size
+    ? ['', '| dead-letter reason | count |', '| --- | ---: |', ...[...reasons].map(([r, n]) => `| ${r} | ${n} |`)]
+    : []),
 ];
-process.stdout.write(`${lines.join('\n')}\n\nlost=${lost} duplicated=${duplicated} dead-lettered=${deadLettered.size}\n`);
+process.stdout.write(
+  `${lines.join('\n')}\n\nlost=${lost} duplicated=${duplicated} dead-lettered=${deadLettered.size}\n`,
+);
 
 for (const q of queues) await q.close();
 inspect.disconnect();
