@@ -57,6 +57,17 @@ describe('API keys and HMAC signatures, both required when both are configured',
     expect((await post(t.url, body, signed(body, 'new-secret'))).status).toBe(202);
   });
 
+  it('a replayed signed request is a duplicate, never a second job', async () => {
+    const body = pretty(flatEvent());
+    const headers = signed(body, 'new-secret');
+    expect((await post(t.url, body, headers)).status).toBe(202);
+    for (let i = 0; i < 3; i++) expect((await post(t.url, body, headers)).status).toBe(200);
+    expect((await t.inspect.keys(`${t.prefix}:billing-account-update:c-*`)).length).toBeGreaterThan(0);
+    expect(await t.inspect.llen(`${t.prefix}:billing-account-update:wait`)).toBe(
+      (await t.inspect.keys(`${t.prefix}:billing-account-update:c-*`)).length,
+    );
+  });
+
   it('401 for a missing, truncated, forged or retired signature, and for a key that differs by one character', async () => {
     const body = pretty(flatEvent());
     const good = signBody('new-secret', body);

@@ -50,6 +50,18 @@ describe('admin surfaces', () => {
     });
     expect(csrf.status).toBe(403);
     expect((await fetch(`${t.url}/admin/queues/api/queues/refunds/pause`, { method: 'PUT' })).status).toBe(401);
+    // the same action with credentials and from the board's own origin works
+    const sameOrigin = await fetch(`${t.url}/admin/queues/api/queues/refunds/pause`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer tok', origin: t.url },
+    });
+    expect(sameOrigin.status).toBeLessThan(300);
+    expect(await t.receiver.enqueuer.queues.get('refunds')?.isPaused()).toBe(true);
+    await fetch(`${t.url}/admin/queues/api/queues/refunds/resume`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer tok' },
+    });
+    expect(await t.receiver.enqueuer.queues.get('refunds')?.isPaused()).toBe(false);
   });
 
   it('health, readiness and Prometheus metrics', async () => {
