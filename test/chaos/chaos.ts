@@ -67,6 +67,8 @@ const workerEnv = {
   WORKER_CONCURRENCY: '8',
   WORKER_LOCK_MS: '2000',
   ORCHESTRATOR_TIMEOUT_MS: '1500',
+  // The slow-response fault answers after 2.5 s: a retry must not look the Reference up before then.
+  AMBIGUOUS_SETTLE_MS: '4000',
   ORCHESTRATOR_COLLECTION_LIMIT: '100000',
   BACKOFF_BASE_MS: '200',
   BACKOFF_MAX_MS: '2000',
@@ -263,6 +265,7 @@ for (const e of acked) {
   }
 }
 const duplicated = [...started.values()].filter((n) => n > 1).length;
+for (const [ref, n] of started) if (n > 1) log(`DUPLICATED: ${ref} started ${n} times`);
 const neverAcked = events.filter((e) => !e.acked).length;
 const reasons = new Map<string, number>();
 for (const r of deadLettered.values())

@@ -22,6 +22,7 @@ export async function startTestWorker(o: {
   simUrl: string;
   backoff?: { baseMs: number; maxMs: number };
   orchestratorTimeoutMs?: number;
+  ambiguousSettleMs?: number;
   trackCompletion?: boolean;
 }): Promise<TestWorker> {
   const logs: string[] = [];
@@ -73,6 +74,7 @@ export async function startTestWorker(o: {
       logger,
       now: Date.now,
       slaSeconds: 30,
+      ambiguousSettleMs: o.ambiguousSettleMs ?? 100,
       trackCompletion: o.trackCompletion ?? false,
       completionPoll: { minMs: 20, maxMs: 200 },
     },

@@ -24,6 +24,7 @@ async function system(
     settings?: Partial<SimSettings>;
     backoff?: { baseMs: number; maxMs: number };
     receiverEnv?: Record<string, string>;
+    worker?: Pick<Parameters<typeof startTestWorker>[0], 'orchestratorTimeoutMs' | 'ambiguousSettleMs'>;
   } = {},
 ): Promise<System> {
   const sim = await startTestSimulator({ routes: ROUTES, settings: { robots: 50, jobMs: 20, ...opts.settings } });
@@ -38,6 +39,7 @@ async function system(
     prefix: receiver.prefix,
     routes: ROUTES,
     simUrl: sim.url,
+    ...opts.worker,
   };
   if (opts.backoff) workerOpts.backoff = opts.backoff;
   const worker = await startTestWorker(workerOpts);
@@ -99,6 +101,30 @@ describe('receiver → Redis → worker → simulator', () => {
     expect(s.sim.sim.state.stats.requests.findJobs).toBeGreaterThanOrEqual(10);
     const trail = await s.receiver.receiver.audit.read(events[0]?.correlationId as string);
     expect(trail.map((e) => e.type)).toContain('started');
+  });
+
+  it('a start answered after the client gave up is found by the retry, which waits AMBIGUOUS_SETTLE_MS before looking', async () => {
+    // The request lands at Orchestrator 2 s after it was sent; the client gives up after 0.3 s.
+    const slow = { operation: 'startJobs', mode: 'delay', delayMs: 2000, times: 1 } as const;
+    const settled = await system({ worker: { orchestratorTimeoutMs: 300, ambiguousSettleMs: 3000 } });
+    settled.sim.sim.faults.add(slow);
+    const ev = flatEvent();
+    expect((await post(settled.receiver.url, ev)).status).toBe(202);
+    const queue = settled.worker.running.queues.get('billing-account-update');
+    await eventually(async () => (await queue?.getCompletedCount()) === 1, 15_000, 'completed');
+    expect(jobsFor(settled, ev.correlationId as string)).toHaveLength(1);
+    const trail = await settled.receiver.receiver.audit.read(ev.correlationId as string);
+    expect(trail.find((e) => e.type === 'started')).toMatchObject({
+      reason: 'found by Reference after an ambiguous attempt',
+    });
+  });
+
+  it('without the settle delay the same slow start is looked up too early and runs twice (why the delay exists)', async () => {
+    const s = await system({ worker: { orchestratorTimeoutMs: 300, ambiguousSettleMs: 0 } });
+    s.sim.sim.faults.add({ operation: 'startJobs', mode: 'delay', delayMs: 2000, times: 1 });
+    const ev = flatEvent();
+    expect((await post(s.receiver.url, ev)).status).toBe(202);
+    await eventually(() => jobsFor(s, ev.correlationId as string).length === 2, 15_000, 'the late start landing');
   });
 
   it('a queue target: duplicate Reference after accept-then-fail counts as done, sealed inputs arrive decrypted', async () => {

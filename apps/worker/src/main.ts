@@ -142,6 +142,7 @@ try {
       logger,
       now: Date.now,
       slaSeconds: config.slaSeconds,
+      ambiguousSettleMs: config.ambiguousSettleMs,
       trackCompletion: config.trackCompletion,
       completionPoll: { minMs: 1000, maxMs: 30_000 },
       ...(startPacer ? { startPacer } : {}),

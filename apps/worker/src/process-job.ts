@@ -33,6 +33,8 @@ export interface ProcessDeps {
   logger: Logger;
   now: () => number;
   slaSeconds: number;
+  /** Least delay before retrying a start that was sent and not answered (see WorkerConfig). */
+  ambiguousSettleMs: number;
   trackCompletion: boolean;
   completionPoll: { minMs: number; maxMs: number };
   /** Optional tenant-wide start rate (shared through Redis). */
@@ -273,7 +275,9 @@ export function createProcessor(deps: ProcessDeps) {
     }
     await recordRetry(job, route, data, reason);
     log.warn({ kind: e.kind, reason, attempt: job.attemptsMade + 1 }, 'Orchestrator call failed; will retry');
-    throw new RetryLater(reason, e.retryAfterMs);
+    // An unanswered start may still be in flight at Orchestrator: look it up only once it could have landed.
+    const settle = e.kind === 'ambiguous' && startCall ? deps.ambiguousSettleMs : 0;
+    throw new RetryLater(reason, Math.max(e.retryAfterMs ?? 0, settle) || undefined);
   }
 
   async function recordRetry(job: StartJob, route: Route, data: StartJobData, reason: string) {

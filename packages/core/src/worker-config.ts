@@ -36,6 +36,13 @@ export interface WorkerConfig {
   /** `BACKOFF_BASE_MS` (1 s) and `BACKOFF_MAX_MS` (5 min): exponential with jitter, capped. */
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /**
+   * `AMBIGUOUS_SETTLE_MS` (default 30 s, as WORKER_LOCK_MS is for a stalled re-run): the least wait before retrying a start
+   * whose request was sent but not answered. A request the client gave up on can
+   * still land at Orchestrator; the Reference lookup of the retry must come after
+   * it could have, or the lookup misses and a second robot job starts.
+   */
+  ambiguousSettleMs: number;
   /** `MAX_STARTED_ATTEMPTS`: bound on starts including Retry-After delays and stalls (default 50). */
   maxStartedAttempts: number;
   /** `WORKER_LOCK_MS`: BullMQ lock; a killed worker's jobs are re-run after about this long (default 30 s). */
@@ -116,6 +123,7 @@ export function loadWorkerConfig(env: Env, readFile?: ReadFile): Readonly<Worker
     trackCompletion: r.bool('TRACK_COMPLETION', false),
     backoffBaseMs,
     backoffMaxMs,
+    ambiguousSettleMs: r.duration('AMBIGUOUS_SETTLE_MS', 'ms', 30_000),
     maxStartedAttempts: r.int('MAX_STARTED_ATTEMPTS', 50, { min: 1 }),
     lockMs: r.duration('WORKER_LOCK_MS', 'ms', 30_000),
     maxStalledCount: r.int('WORKER_MAX_STALLS', 5, { min: 1 }),
