@@ -103,6 +103,8 @@ describe('worker processes: SIGKILL and SIGTERM lose and duplicate nothing', () 
   });
 
   it('SIGTERM mid-run: the worker exits 0 and a successor finishes the rest without duplicates', async () => {
+    // AMBIGUOUS_SETTLE_MS is left at its 30 s default: were SIGTERM to abort starts in flight, their
+    // retries would wait that long and this test would time out.
     sim.sim.faults.add({ operation: 'startJobs', mode: 'delay', delayMs: 100, times: -1 });
     const before = sim.sim.state.jobs.length;
     const w = spawnWorker();

@@ -89,7 +89,7 @@ export function createProcessor(deps: ProcessDeps) {
     route: Route,
     folder: Folder,
     reference: string,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<number | undefined> {
     if (route.target.kind === 'job') return (await client.findJobsByReference(reference, folder, signal))[0]?.Id;
     return (await client.findQueueItemsByReference(reference, folder, signal))[0]?.Id;
@@ -100,7 +100,7 @@ export function createProcessor(deps: ProcessDeps) {
     route: Route,
     data: StartJobData,
     folder: Folder,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<StartProgress> {
     const sealed: Record<string, unknown> = {};
     const cipher = deps.cipher();
@@ -160,13 +160,17 @@ export function createProcessor(deps: ProcessDeps) {
     if (!route) throw new UnrecoverableError(`route ${data.route} is not configured on this worker`);
     const folder = folderOf(route.target);
     const log = lazyChild(deps, { correlationId: data.correlationId, route: route.name, jobId: job.id });
+    // Shutdown releases jobs waiting on robots, but never aborts a start or lookup in flight: an
+    // aborted start is ambiguous (it may land anyway) and would cost its retry the settle delay.
+    // ORCHESTRATOR_TIMEOUT_MS bounds them, and the drain waits for them.
+    const callSignal = jobSignal;
     const signal = jobSignal ? AbortSignal.any([jobSignal, deps.shutdown]) : deps.shutdown;
     let progress = readProgress(job.progress);
     const inheritedStarting = mayHaveStarted(progress, job.attemptsStarted);
 
     try {
       if (inheritedStarting) {
-        const found = await lookup(route, folder, data.correlationId, signal);
+        const found = await lookup(route, folder, data.correlationId, callSignal);
         if (found !== undefined) {
           progress = await setProgress(job, {
             phase: 'started',
@@ -194,7 +198,7 @@ export function createProcessor(deps: ProcessDeps) {
             throw new DelayedError();
           }
         }
-        progress = await start(job, route, data, folder, signal);
+        progress = await start(job, route, data, folder, callSignal);
         const outcome =
           progress.phase === 'started' && progress.via === 'duplicate-reference' ? 'duplicate_reference' : 'started';
         metrics.jobs.inc({ route: route.name, outcome });
