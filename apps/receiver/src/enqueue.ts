@@ -57,8 +57,8 @@ interface PendingAdd {
 
 export interface Enqueuer {
   queues: ReadonlyMap<string, Queue>;
-  /** Jobs of this route that no worker has taken yet (waiting + prioritized). */
-  backlog(route: Route): Promise<number>;
+  /** Jobs of this route that no worker has taken yet (waiting + prioritized); a plain number when cached. */
+  backlog(route: Route): number | Promise<number>;
   /** Whether a job for this correlationId exists in the route's queue. */
   exists(route: Route, correlationId: string): Promise<boolean>;
   enqueue(route: Route, data: Omit<StartJobData, 'receipt' | 'v'>): Promise<EnqueueOutcome>;
@@ -143,7 +143,7 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
    * and on every request once it gets close, so the 429 threshold stays exact.
    */
   const backlogCache = new Map<string, { value: number; at: number; added: number; pending?: Promise<number> }>();
-  async function backlogOf(route: Route): Promise<number> {
+  function backlogOf(route: Route): number | Promise<number> {
     const now = Date.now();
     let entry = backlogCache.get(route.name);
     const estimate = entry ? entry.value + entry.added : Number.POSITIVE_INFINITY;
@@ -186,6 +186,11 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
     for (const [routeName, items] of ready) void flush(routeByName.get(routeName) as Route, items);
   }
   async function flush(route: Route, items: PendingAdd[]) {
+    // One timer per batch, not per request: whatever Redis has not answered by then is `unavailable`.
+    const timer = setTimeout(() => {
+      const err = new BridgeError('unavailable', `Redis did not answer within ${opts.timeoutMs} ms`);
+      for (const i of items) i.reject(err);
+    }, opts.timeoutMs);
     try {
       // Concurrent adds (measured cheaper per job than addBulk, which wraps the batch in a MULTI).
       const queue = queueOf(route);
@@ -202,15 +207,15 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
       });
     } catch (err) {
       for (const i of items) i.reject(err);
+    } finally {
+      clearTimeout(timer);
     }
   }
   const routeByName = new Map(opts.routes.map((r) => [r.name, r]));
 
   return {
     queues,
-    async backlog(route) {
-      return backlogOf(route);
-    },
+    backlog: backlogOf,
     async exists(route, correlationId) {
       try {
         await whenReady(redis, opts.timeoutMs);
@@ -227,22 +232,19 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
         opts.audit.serialise({ type: 'duplicate', route: route.name }),
       ];
       try {
-        await whenReady(redis, opts.timeoutMs);
-        const outcome = await withTimeout(
-          new Promise<EnqueueOutcome>((resolve, reject) => {
-            let batch = batches.get(route.name);
-            if (!batch) {
-              batch = [];
-              batches.set(route.name, batch);
-            }
-            batch.push({ data, jobId: toJobId(data.correlationId), entries, resolve, reject });
-            if (!flushScheduled) {
-              flushScheduled = true;
-              setImmediate(flushAll);
-            }
-          }),
-          opts.timeoutMs,
-        );
+        if (redis.status !== 'ready') await whenReady(redis, opts.timeoutMs);
+        const outcome = await new Promise<EnqueueOutcome>((resolve, reject) => {
+          let batch = batches.get(route.name);
+          if (!batch) {
+            batch = [];
+            batches.set(route.name, batch);
+          }
+          batch.push({ data, jobId: toJobId(data.correlationId), entries, resolve, reject });
+          if (!flushScheduled) {
+            flushScheduled = true;
+            setImmediate(flushAll);
+          }
+        });
         if (outcome === 'accepted') noteAdded(route);
         return outcome;
       } catch (err) {
