@@ -212,6 +212,13 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
     }
   }
   const routeByName = new Map(opts.routes.map((r) => [r.name, r]));
+  type AuditTemplates = ((at: Date) => string)[];
+  const templates = new Map<string, AuditTemplates>(
+    opts.routes.map((r) => [
+      r.name,
+      (['received', 'enqueued', 'duplicate'] as const).map((type) => opts.audit.template({ type, route: r.name })),
+    ]),
+  );
 
   return {
     queues,
@@ -226,11 +233,8 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
     },
     async enqueue(route, fields) {
       const data: StartJobData = { v: 1, ...fields, receipt: randomUUID() };
-      const entries = [
-        opts.audit.serialise({ type: 'received', route: route.name }),
-        opts.audit.serialise({ type: 'enqueued', route: route.name }),
-        opts.audit.serialise({ type: 'duplicate', route: route.name }),
-      ];
+      const at = new Date();
+      const entries = (templates.get(route.name) as AuditTemplates).map((t) => t(at));
       try {
         if (redis.status !== 'ready') await whenReady(redis, opts.timeoutMs);
         const outcome = await new Promise<EnqueueOutcome>((resolve, reject) => {
