@@ -53,6 +53,8 @@ describe('worker processes: SIGKILL and SIGTERM lose and duplicate nothing', () 
         BACKOFF_BASE_MS: '50',
         BACKOFF_MAX_MS: '500',
         ORCHESTRATOR_TIMEOUT_MS: '2000',
+        // Longer than these tests may take: a start left ambiguous by a crash or shutdown would show.
+        AMBIGUOUS_SETTLE_MS: '60000',
         ORCHESTRATOR_COLLECTION_LIMIT: '6000',
         LOG_LEVEL: 'warn',
       },
@@ -103,8 +105,8 @@ describe('worker processes: SIGKILL and SIGTERM lose and duplicate nothing', () 
   });
 
   it('SIGTERM mid-run: the worker exits 0 and a successor finishes the rest without duplicates', async () => {
-    // AMBIGUOUS_SETTLE_MS is left at its 30 s default: were SIGTERM to abort starts in flight, their
-    // retries would wait that long and this test would time out.
+    // With AMBIGUOUS_SETTLE_MS at 60 s, were SIGTERM to abort starts in flight, their retries
+    // would wait that long and this test would time out.
     sim.sim.faults.add({ operation: 'startJobs', mode: 'delay', delayMs: 100, times: -1 });
     const before = sim.sim.state.jobs.length;
     const w = spawnWorker();

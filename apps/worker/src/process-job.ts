@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { waitForTerminal } from './completion.js';
 import type { WorkerMetrics } from './metrics.js';
 import { mayHaveStarted, readProgress, type StartProgress } from './progress.js';
-import { RetryLater } from './retry.js';
+import { RetryLater, settleDelayMs } from './retry.js';
 
 export interface ProcessDeps {
   routes: ReadonlyMap<string, Route>;
@@ -280,7 +280,7 @@ export function createProcessor(deps: ProcessDeps) {
     await recordRetry(job, route, data, reason);
     log.warn({ kind: e.kind, reason, attempt: job.attemptsMade + 1 }, 'Orchestrator call failed; will retry');
     // An unanswered start may still be in flight at Orchestrator: look it up only once it could have landed.
-    const settle = e.kind === 'ambiguous' && startCall ? deps.ambiguousSettleMs : 0;
+    const settle = startCall ? settleDelayMs(e, deps.ambiguousSettleMs) : 0;
     throw new RetryLater(reason, Math.max(e.retryAfterMs ?? 0, settle) || undefined);
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBackoff, RetryLater } from './retry.js';
+import { createBackoff, RetryLater, settleDelayMs } from './retry.js';
 
 describe('backoff', () => {
   it('grows exponentially within [d/2, d], capped at the maximum', () => {
@@ -16,5 +16,16 @@ describe('backoff', () => {
     expect(b(1, 'rpa-bridge', new RetryLater('busy', 7000))).toBe(7000);
     expect(b(1, 'rpa-bridge', new RetryLater('busy', 10))).toBe(100);
     expect(b(1, 'rpa-bridge', new Error('other'))).toBe(100);
+  });
+});
+
+describe('settle delay before the Reference lookup of a retried start', () => {
+  it('applies when no answer came or a gateway gave up, not when Orchestrator answered', () => {
+    expect(settleDelayMs({ kind: 'ambiguous', status: undefined }, 15_000)).toBe(15_000);
+    for (const status of [408, 502, 504, 524])
+      expect(settleDelayMs({ kind: 'ambiguous', status }, 15_000)).toBe(15_000);
+    for (const status of [500, 503]) expect(settleDelayMs({ kind: 'ambiguous', status }, 15_000)).toBe(0);
+    expect(settleDelayMs({ kind: 'retryable', status: 429 }, 15_000)).toBe(0);
+    expect(settleDelayMs({ kind: 'permanent', status: 400 }, 15_000)).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import type { OrchestratorError } from '@rpa-bridge/uipath-client';
 import type { BackoffStrategy } from 'bullmq';
 
 /** A failure to retry later; `retryAfterMs` (from Orchestrator's Retry-After) is a floor on the delay. */
@@ -33,4 +34,19 @@ export function createBackoff({ baseMs, maxMs, random = Math.random }: BackoffOp
     const floor = err instanceof RetryLater ? (err.retryAfterMs ?? 0) : 0;
     return Math.round(Math.max(delay, floor));
   };
+}
+
+/** Statuses a gateway answers while the origin may still be working on the request. */
+const GATEWAY_GAVE_UP = new Set([408, 502, 504, 524]);
+
+/**
+ * How long a retry of a start must wait before its Reference lookup: a start
+ * that got no answer (timeout, reset) or a gateway's give-up may still land at
+ * Orchestrator, and a lookup before it does would miss it and start a second
+ * robot job. An answer from Orchestrator itself (500, 503, …) means its
+ * processing ended, so the lookup can come at once.
+ */
+export function settleDelayMs(e: Pick<OrchestratorError, 'kind' | 'status'>, settleMs: number): number {
+  if (e.kind !== 'ambiguous') return 0;
+  return e.status === undefined || GATEWAY_GAVE_UP.has(e.status) ? settleMs : 0;
 }

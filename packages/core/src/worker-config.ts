@@ -37,10 +37,11 @@ export interface WorkerConfig {
   backoffBaseMs: number;
   backoffMaxMs: number;
   /**
-   * `AMBIGUOUS_SETTLE_MS` (default 30 s, as WORKER_LOCK_MS is for a stalled re-run): the least wait before retrying a start
-   * whose request was sent but not answered. A request the client gave up on can
-   * still land at Orchestrator; the Reference lookup of the retry must come after
-   * it could have, or the lookup misses and a second robot job starts.
+   * `AMBIGUOUS_SETTLE_MS` (default 15 s): the least wait before retrying a start
+   * that got no answer (timeout, reset) or a gateway's 408/502/504/524. Such a
+   * request can still land at Orchestrator; the retry's Reference lookup must come
+   * after it could have, or it misses and a second robot job starts. (A stalled
+   * re-run waits WORKER_LOCK_MS or more, which plays the same role.)
    */
   ambiguousSettleMs: number;
   /** `MAX_STARTED_ATTEMPTS`: bound on starts including Retry-After delays and stalls (default 50). */
@@ -123,7 +124,7 @@ export function loadWorkerConfig(env: Env, readFile?: ReadFile): Readonly<Worker
     trackCompletion: r.bool('TRACK_COMPLETION', false),
     backoffBaseMs,
     backoffMaxMs,
-    ambiguousSettleMs: r.duration('AMBIGUOUS_SETTLE_MS', 'ms', 30_000),
+    ambiguousSettleMs: r.duration('AMBIGUOUS_SETTLE_MS', 'ms', 15_000),
     maxStartedAttempts: r.int('MAX_STARTED_ATTEMPTS', 50, { min: 1 }),
     lockMs: r.duration('WORKER_LOCK_MS', 'ms', 30_000),
     maxStalledCount: r.int('WORKER_MAX_STALLS', 5, { min: 1 }),
