@@ -61,6 +61,7 @@ export async function startTestReceiver(opts: {
   env?: Record<string, string>;
   routes?: Route[];
   host?: string;
+  tracing?: boolean;
 }): Promise<TestReceiver> {
   const prefix = `{t-${randomUUID().slice(0, 8)}}`;
   const config = loadReceiverConfig({
@@ -82,7 +83,13 @@ export async function startTestReceiver(opts: {
   const logger = createLogger({ level: 'info', name: 'receiver', destination });
   const redis = createProducerRedis(config.redis.url);
   redis.on('error', () => {});
-  const receiver = createReceiverApp({ config, routes: opts.routes ?? testRoutes(), redis, logger });
+  const receiver = createReceiverApp({
+    config,
+    routes: opts.routes ?? testRoutes(),
+    redis,
+    logger,
+    tracing: opts.tracing ?? false,
+  });
   const host = opts.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: receiver.app.fetch, port: 0, hostname: host }, () => resolve(s));

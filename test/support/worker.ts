@@ -24,6 +24,7 @@ export async function startTestWorker(o: {
   orchestratorTimeoutMs?: number;
   ambiguousSettleMs?: number;
   trackCompletion?: boolean;
+  tracing?: boolean;
 }): Promise<TestWorker> {
   const logs: string[] = [];
   const logger = createLogger({
@@ -50,10 +51,12 @@ export async function startTestWorker(o: {
     collectionQueriesPerMinute: 6000,
     redis,
     pacingKey: `${o.prefix}:_pacing:collection`,
+    traceReference: (reference) => redactor.text(reference),
   });
   const audit = createAuditTrail({ redis, prefix: o.prefix, ttlMs: 3_600_000, redactor });
   running = await createWorkers({
     redis,
+    tracing: o.tracing ?? false,
     prefix: o.prefix,
     routes: o.routes,
     concurrency: 20,

@@ -44,6 +44,8 @@ export interface ReceiverDeps {
   registry?: Registry;
   /** The TCP peer; defaults to the Node server's socket address. */
   peerAddress?: (c: Context) => string | undefined;
+  /** Trace requests and propagate the trace through the job to the worker (a tracer provider is registered). */
+  tracing?: boolean;
 }
 
 export interface Receiver {
@@ -84,6 +86,7 @@ export function createReceiverApp(deps: ReceiverDeps): Receiver {
     attempts: config.jobAttempts,
     timeoutMs: config.enqueueTimeoutMs,
     maxBacklog: config.maxBacklog,
+    tracing: deps.tracing ?? false,
     // The shared connection's own error handler (main.ts) reports outages; this only adds detail.
     onError: (err) => logger.debug({ err: { message: redactor.text(err.message) } }, 'queue error'),
   });
@@ -125,6 +128,7 @@ export function createReceiverApp(deps: ReceiverDeps): Receiver {
     logger,
     now,
     peerAddress: deps.peerAddress ?? nodePeer,
+    tracing: deps.tracing ?? false,
   });
   registerAdminRoutes(app, {
     admin: () => admin,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type Context, context } from '@opentelemetry/api';
 import {
   AUDIT_MAX_ENTRIES,
   type AuditTrail,
@@ -9,9 +10,11 @@ import {
   type Route,
   START_JOB,
   type StartJobData,
+  TRACER_NAME,
   toJobId,
 } from '@rpa-bridge/core';
 import { Queue } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
 import type { Redis } from 'ioredis';
 
 export type EnqueueOutcome = 'accepted' | 'duplicate';
@@ -51,6 +54,7 @@ interface PendingAdd {
   data: StartJobData;
   jobId: string;
   entries: string[];
+  ctx: Context;
   resolve: (o: EnqueueOutcome) => void;
   reject: (e: unknown) => void;
 }
@@ -78,6 +82,8 @@ export interface EnqueuerOptions {
   timeoutMs: number;
   /** The backlog limit, so the backlog can be read cheaply while far below it. */
   maxBacklog: number;
+  /** BullMQ's OpenTelemetry integration: each job carries its request's trace context to the worker. */
+  tracing: boolean;
   onError: (err: Error) => void;
 }
 
@@ -114,6 +120,7 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
       connection: redis,
       prefix: opts.prefix,
       defaultJobOptions: jobOptions,
+      ...(opts.tracing ? { telemetry: new BullMQOtel({ tracerName: TRACER_NAME }) } : {}),
     });
     q.on('error', opts.onError);
     queues.set(route.name, q);
@@ -194,7 +201,10 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
     try {
       // Concurrent adds (measured cheaper per job than addBulk, which wraps the batch in a MULTI).
       const queue = queueOf(route);
-      await Promise.all(items.map((i) => queue.add(START_JOB, i.data, { ...jobOptions, jobId: i.jobId })));
+      // Each add in its own request's trace context (batched adds run outside the requests' contexts).
+      await Promise.all(
+        items.map((i) => context.with(i.ctx, () => queue.add(START_JOB, i.data, { ...jobOptions, jobId: i.jobId }))),
+      );
       const keys: string[] = [];
       const argv: (string | number)[] = [items.length, opts.auditTtlMs, AUDIT_MAX_ENTRIES];
       for (const i of items) {
@@ -243,7 +253,7 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
             batch = [];
             batches.set(route.name, batch);
           }
-          batch.push({ data, jobId: toJobId(data.correlationId), entries, resolve, reject });
+          batch.push({ data, jobId: toJobId(data.correlationId), entries, ctx: context.active(), resolve, reject });
           if (!flushScheduled) {
             flushScheduled = true;
             setImmediate(flushAll);

@@ -6,7 +6,9 @@ import {
   loadReceiverConfig,
   loadRoutesFile,
   loadSecretSourceConfig,
+  readTracingConfig,
   type SecretSource,
+  startTracing,
   watchSecrets,
 } from '@rpa-bridge/core';
 import { createReceiverApp } from './app.js';
@@ -35,6 +37,9 @@ try {
 }
 
 const logger = createLogger({ level: config.logLevel, name: 'receiver' });
+// Before anything that creates spans, so the context manager is in place.
+const tracing = await startTracing(readTracingConfig(process.env, 'rpa-bridge-receiver'));
+if (tracing.enabled) logger.info('OpenTelemetry tracing on (OTLP/HTTP)');
 const redis = createProducerRedis(config.redis.url);
 // One warning per outage, not one per reconnect attempt.
 let redisDown = false;
@@ -53,7 +58,7 @@ redis.on('ready', () => {
 
 let receiver: ReturnType<typeof createReceiverApp>;
 try {
-  receiver = createReceiverApp({ config, routes, redis, logger });
+  receiver = createReceiverApp({ config, routes, redis, logger, tracing: tracing.enabled });
 } catch (err) {
   fatal(err);
 }
@@ -104,6 +109,7 @@ async function shutdown(signal: string) {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await receiver.close();
   await redis.quit().catch(() => redis.disconnect());
+  await tracing.shutdown().catch(() => {});
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -10,7 +10,9 @@ import {
   loadRoutesFile,
   loadSecretSourceConfig,
   loadWorkerConfig,
+  readTracingConfig,
   type SecretSource,
+  startTracing,
   watchSecrets,
 } from '@rpa-bridge/core';
 import { createOrchestratorClient, createRedisPacer } from '@rpa-bridge/uipath-client';
@@ -48,6 +50,9 @@ try {
 }
 
 const logger = createLogger({ level: config.logLevel, name: 'worker' });
+// Before anything that creates spans, so the context manager is in place.
+const tracing = await startTracing(readTracingConfig(process.env, 'rpa-bridge-worker'));
+if (tracing.enabled) logger.info('OpenTelemetry tracing on (OTLP/HTTP)');
 if (config.orchestrator.simulator) {
   logger.warn(
     { baseUrl: config.orchestrator.baseUrl },
@@ -81,6 +86,7 @@ const client = createOrchestratorClient({
   onCall: (operation, status, seconds) =>
     metrics.orchestratorSeconds.observe({ operation, status: String(status) }, seconds),
   onTokenRefresh: () => metrics.tokenRefreshes.inc(),
+  traceReference: (reference) => redactor.text(reference),
 });
 let clientSecret = config.orchestrator.clientSecret;
 let cipher = config.encryptionKeys.length > 0 ? createFieldCipher(config.encryptionKeys) : undefined;
@@ -122,6 +128,7 @@ try {
     : undefined;
   running = await createWorkers({
     redis,
+    tracing: tracing.enabled,
     prefix: config.redis.prefix,
     routes,
     concurrency: config.concurrency,
@@ -192,6 +199,7 @@ async function shutdown(signal: string) {
   await client.close().catch(() => {});
   opsServer.close();
   await redis.quit().catch(() => redis.disconnect());
+  await tracing.shutdown().catch(() => {});
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,5 +1,7 @@
+import { trace } from '@opentelemetry/api';
 import {
   type AuditTrail,
+  CORRELATION_ID_ATTRIBUTE,
   type FieldCipher,
   isBridgeError,
   type Redactor,
@@ -160,6 +162,11 @@ export function createProcessor(deps: ProcessDeps) {
     if (!route) throw new UnrecoverableError(`route ${data.route} is not configured on this worker`);
     const folder = folderOf(route.target);
     const log = lazyChild(deps, { correlationId: data.correlationId, route: route.name, jobId: job.id });
+    // BullMQ's consumer span, when tracing is on (undefined otherwise).
+    trace.getActiveSpan()?.setAttributes({
+      [CORRELATION_ID_ATTRIBUTE]: deps.redactor.text(data.correlationId),
+      'rpa.route': route.name,
+    });
     // Shutdown releases jobs waiting on robots, but never aborts a start or lookup in flight: an
     // aborted start is ambiguous (it may land anyway) and would cost its retry the settle delay.
     // ORCHESTRATOR_TIMEOUT_MS bounds them, and the drain waits for them.

@@ -1,6 +1,7 @@
 import type { AuditTrail, Redactor, Route } from '@rpa-bridge/core';
-import { queueNameFor, startJobSchema } from '@rpa-bridge/core';
+import { queueNameFor, startJobSchema, TRACER_NAME } from '@rpa-bridge/core';
 import { Queue, Worker } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from './metrics.js';
@@ -23,6 +24,8 @@ export interface WorkerOptions {
   redactor: Redactor;
   metrics: WorkerMetrics;
   logger: Logger;
+  /** BullMQ's OpenTelemetry integration: job processing continues the receiver's trace. */
+  tracing?: boolean;
 }
 
 export interface RunningWorkers {
@@ -46,9 +49,10 @@ export async function createWorkers(o: WorkerOptions): Promise<RunningWorkers> {
   const backoffStrategy = createBackoff(o.backoff);
   const queues = new Map<string, Queue>();
   const workers: Worker[] = [];
+  const telemetry = o.tracing ? { telemetry: new BullMQOtel({ tracerName: TRACER_NAME }) } : {};
   for (const route of o.routes) {
     const name = queueNameFor(route);
-    const queue = new Queue(name, { connection: o.redis, prefix: o.prefix });
+    const queue = new Queue(name, { connection: o.redis, prefix: o.prefix, ...telemetry });
     queue.on('error', (err) => o.logger.warn({ err: { message: o.redactor.text(err.message) } }, 'queue error'));
     await queue.setGlobalConcurrency(route.concurrency);
     queues.set(route.name, queue);
@@ -60,6 +64,7 @@ export async function createWorkers(o: WorkerOptions): Promise<RunningWorkers> {
       stalledInterval: o.lockMs,
       maxStalledCount: o.maxStalledCount,
       maxStartedAttempts: o.maxStartedAttempts,
+      ...telemetry,
       settings: {
         backoffStrategy: (attemptsMade, type, err, job) =>
           type === BACKOFF_TYPE ? backoffStrategy(attemptsMade, type, err, job) : -1,

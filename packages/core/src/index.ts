@@ -35,4 +35,5 @@ export * from './redrive.js';
 export * from './routes.js';
 export * from './secret-sources.js';
 export * from './signature.js';
+export * from './tracing.js';
 export * from './worker-config.js';

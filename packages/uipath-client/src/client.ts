@@ -42,6 +42,8 @@ export interface OrchestratorClientOptions {
   maxPacingWaitMs?: number;
   onCall?: (operation: Operation, status: number | 'error', seconds: number) => void;
   onTokenRefresh?: () => void;
+  /** How a Reference (correlationId) appears in trace attributes; default as is. */
+  traceReference?: (reference: string) => string;
 }
 
 export interface StartJobRequest {
@@ -126,6 +128,7 @@ export function createOrchestratorClient(o: OrchestratorClientOptions) {
   const tokens = createTokenProvider(tokenOptions);
   const httpDeps: Parameters<typeof createHttp>[0] = { baseUrl: o.baseUrl, fetch: fetchImpl, tokens, now, timeoutMs };
   if (o.onCall) httpDeps.onCall = o.onCall;
+  if (o.traceReference) httpDeps.traceReference = o.traceReference;
   const call = createHttp(httpDeps);
 
   const pacing = { perMinute: o.collectionQueriesPerMinute ?? 100 };
@@ -201,6 +204,7 @@ export function createOrchestratorClient(o: OrchestratorClientOptions) {
         path: '/odata/Jobs/UiPath.Server.Configuration.OData.StartJobs',
         folder: r.folder,
         body: { startInfo },
+        reference: r.reference,
       };
       if (r.signal) req.signal = r.signal;
       const { body } = await call<ODataCollection<JobDto>>(req);
@@ -227,6 +231,7 @@ export function createOrchestratorClient(o: OrchestratorClientOptions) {
         path: '/odata/Queues/UiPathODataSvc.AddQueueItem',
         folder: r.folder,
         body: { itemData },
+        reference: r.reference,
       };
       if (r.signal) req.signal = r.signal;
       try {
@@ -268,6 +273,7 @@ export function createOrchestratorClient(o: OrchestratorClientOptions) {
         path: '/odata/Jobs',
         query: { $filter: `Reference eq ${odataString(reference)}`, $top: '10', $orderby: 'CreationTime desc' },
         folder,
+        reference,
       };
       if (signal) req.signal = signal;
       return (await call<ODataCollection<JobDto>>(req)).body?.value ?? [];
@@ -283,6 +289,7 @@ export function createOrchestratorClient(o: OrchestratorClientOptions) {
         path: '/odata/QueueItems',
         query: { $filter: `Reference eq ${odataString(reference)}`, $top: '10' },
         folder,
+        reference,
       };
       if (signal) req.signal = signal;
       return (await call<ODataCollection<QueueItemDto>>(req)).body?.value ?? [];

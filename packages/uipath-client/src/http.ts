@@ -1,3 +1,4 @@
+import { type Attributes, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   kindForNetworkError,
   kindForStatus,
@@ -32,6 +33,8 @@ export interface CallOptions {
   body?: unknown;
   /** Cancels the call (e.g. BullMQ's per-job signal); the per-request timeout applies anyway. */
   signal?: AbortSignal;
+  /** The Reference (correlationId) the call is about, for the trace. */
+  reference?: string;
 }
 
 export interface HttpDeps {
@@ -42,6 +45,8 @@ export interface HttpDeps {
   timeoutMs: number;
   /** Observes every Orchestrator response or failure (metrics). */
   onCall?: (operation: Operation, status: number | 'error', seconds: number) => void;
+  /** How a Reference appears in traces (the worker passes its PII redactor). */
+  traceReference?: (reference: string) => string;
 }
 
 const buildUrl = (base: string, path: string, query?: Record<string, string>) => {
@@ -74,7 +79,44 @@ export function createHttp(deps: HttpDeps) {
     return deps.fetch(buildUrl(deps.baseUrl, o.path, o.query), init);
   }
 
-  return async function call<T>(o: CallOptions): Promise<{ status: number; body: T }> {
+  const tracer = trace.getTracer('rpa-bridge');
+  /**
+   * Every call is a client span (a no-op unless the process registered a tracer
+   * provider): operation, method, path, status and errorCode; never the query,
+   * the body or Orchestrator's message, which may echo input.
+   */
+  return function call<T>(o: CallOptions): Promise<{ status: number; body: T }> {
+    const attributes: Attributes = {
+      'rpa.orchestrator.operation': o.operation,
+      'http.request.method': o.method,
+      'url.path': o.path,
+    };
+    if (o.reference !== undefined)
+      attributes['rpa.correlation_id'] = deps.traceReference ? deps.traceReference(o.reference) : o.reference;
+    return tracer.startActiveSpan(
+      `orchestrator ${o.operation}`,
+      { kind: SpanKind.CLIENT, attributes },
+      async (span) => {
+        try {
+          const res = await callOnce<T>(o);
+          span.setAttribute('http.response.status_code', res.status);
+          return res;
+        } catch (err) {
+          if (err instanceof OrchestratorError) {
+            if (err.status !== undefined) span.setAttribute('http.response.status_code', err.status);
+            if (err.errorCode !== undefined) span.setAttribute('rpa.orchestrator.error_code', err.errorCode);
+            span.setAttribute('rpa.orchestrator.error_kind', err.kind);
+          }
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  };
+
+  async function callOnce<T>(o: CallOptions): Promise<{ status: number; body: T }> {
     const idempotent = o.method === 'GET';
     const started = performance.now();
     const observe = (status: number | 'error') =>
@@ -127,7 +169,7 @@ export function createHttp(deps: HttpDeps) {
         cause,
       });
     }
-  };
+  }
 }
 
 export type Http = ReturnType<typeof createHttp>;

@@ -1,19 +1,23 @@
 import type { HttpBindings } from '@hono/node-server';
+import type { Span } from '@opentelemetry/api';
 import {
   type AuditTrail,
   BridgeError,
   type Cidr,
+  CORRELATION_ID_ATTRIBUTE,
   createApiKeyVerifier,
   createSignatureVerifier,
   type FieldCipher,
   findRoute,
   hasSignatureHeader,
   type InteractionEvent,
+  inSpan,
   isAllowed,
   mapInputs,
   normaliseEvent,
   type Redactor,
   type Route,
+  SpanKind,
 } from '@rpa-bridge/core';
 import type { Context, Hono } from 'hono';
 import type { Logger } from 'pino';
@@ -41,6 +45,8 @@ export interface EventsRouteDeps {
   logger: Logger;
   now: () => Date;
   peerAddress: (c: Context) => string | undefined;
+  /** Each request in a server span (OpenTelemetry), its correlationId an attribute. */
+  tracing: boolean;
 }
 
 interface Outcome {
@@ -133,7 +139,13 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): (secrets:
     return c.json({ status: outcome, correlationId }, state.status as 200 | 202);
   }
 
-  async function handler(c: Context): Promise<Response> {
+  function handler(c: Context): Promise<Response> {
+    if (!deps.tracing) return handle(c);
+    const attributes = { 'http.request.method': 'POST', 'url.path': c.req.path };
+    return inSpan(`POST ${c.req.path}`, SpanKind.SERVER, attributes, (span) => handle(c, span));
+  }
+
+  async function handle(c: Context, span?: Span): Promise<Response> {
     const started = performance.now();
     const state: Outcome = { status: 500, outcome: 'internal' };
     try {
@@ -165,6 +177,12 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): (secrets:
       const route = state.route?.name ?? '';
       metrics.requests.inc({ status: String(state.status), outcome: state.outcome, route });
       metrics.requestSeconds.observe({ status: String(state.status) }, seconds);
+      span?.setAttributes({
+        'http.response.status_code': state.status,
+        'rpa.outcome': state.outcome,
+        ...(route ? { 'rpa.route': route } : {}),
+        ...(state.event ? { [CORRELATION_ID_ATTRIBUTE]: redactor.text(state.event.correlationId) } : {}),
+      });
       if (logger.isLevelEnabled('info'))
         logger.info(
           {
