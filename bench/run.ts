@@ -104,17 +104,7 @@ async function receiverVsBare() {
     WEBHOOK_API_KEYS: API_KEY,
     WEBHOOK_HMAC_SECRETS: SECRET,
   });
-  const receiver = startProcess('apps/receiver/src/main.ts', {
-    PORT: String(recvPort),
-    HOST: '127.0.0.1',
-    REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    ROUTES_FILE,
-    WEBHOOK_API_KEYS: API_KEY,
-    WEBHOOK_HMAC_SECRETS: SECRET,
-    ENCRYPTION_KEY,
-    MAX_BACKLOG: '100000000',
-  });
+  const receiver = startProcess('apps/receiver/src/main.ts', receiverEnv(prefix, recvPort));
   await waitForHttp(`http://127.0.0.1:${barePort}/v1/events`, 30_000, {
     method: 'POST',
     body: '{}',
@@ -174,6 +164,20 @@ async function startSim(port: number) {
   });
   await waitForHttp(`http://127.0.0.1:${port}/__sim/state`);
   return sim;
+}
+
+function receiverEnv(prefix: string, port: number) {
+  return {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    ROUTES_FILE,
+    WEBHOOK_API_KEYS: API_KEY,
+    WEBHOOK_HMAC_SECRETS: SECRET,
+    ENCRYPTION_KEY,
+    MAX_BACKLOG: '100000000',
+  };
 }
 
 function workerEnv(prefix: string, simPort: number, concurrency: number, metricsPort: number) {
@@ -253,17 +257,7 @@ async function endToEnd() {
   const simPort = await freePort();
   const recvPort = await freePort();
   const sim = await startSim(simPort);
-  const receiver = startProcess('apps/receiver/src/main.ts', {
-    PORT: String(recvPort),
-    HOST: '127.0.0.1',
-    REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    ROUTES_FILE,
-    WEBHOOK_API_KEYS: API_KEY,
-    WEBHOOK_HMAC_SECRETS: SECRET,
-    ENCRYPTION_KEY,
-    MAX_BACKLOG: '100000000',
-  });
+  const receiver = startProcess('apps/receiver/src/main.ts', receiverEnv(prefix, recvPort));
   const worker = startProcess('apps/worker/src/main.ts', workerEnv(prefix, simPort, 64, await freePort()));
   await waitForHttp(`http://127.0.0.1:${recvPort}/readyz`);
   const redis = new Redis(REDIS_URL);
