@@ -2,14 +2,13 @@ import { serve } from '@hono/node-server';
 import {
   BridgeError,
   createLogger,
-  createSecretSource,
   loadReceiverConfig,
   loadRoutesFile,
-  loadSecretSourceConfig,
+  loadStartupSecrets,
   readTracingConfig,
-  type SecretSource,
+  type StartupSecrets,
   startTracing,
-  watchSecrets,
+  watchSecretRotations,
 } from '@rpa-bridge/core';
 import { createReceiverApp } from './app.js';
 import { adminEnabled } from './middleware/admin-auth.js';
@@ -23,14 +22,10 @@ function fatal(err: unknown): never {
 
 let config: ReturnType<typeof loadReceiverConfig>;
 let routes: ReturnType<typeof loadRoutesFile>;
-let secretSource: SecretSource | undefined;
-let secretSourceConfig: ReturnType<typeof loadSecretSourceConfig>;
-let loadedSecrets: Record<string, string> = {};
+let secrets: StartupSecrets;
 try {
-  secretSourceConfig = loadSecretSourceConfig(process.env);
-  secretSource = createSecretSource(secretSourceConfig);
-  if (secretSource) loadedSecrets = await secretSource.load();
-  config = loadReceiverConfig({ ...process.env, ...loadedSecrets });
+  secrets = await loadStartupSecrets(process.env);
+  config = loadReceiverConfig({ ...process.env, ...secrets.values });
   routes = loadRoutesFile(config.routesFile);
 } catch (err) {
   fatal(err);
@@ -68,31 +63,9 @@ if (config.auth.insecureNoAuth && config.auth.apiKeys.length === 0 && config.aut
 }
 if (!adminEnabled(config.admin)) logger.info('admin endpoints disabled (no ADMIN_TOKEN or ADMIN_USER/ADMIN_PASSWORD)');
 
-const stopWatching =
-  secretSource && secretSourceConfig.provider !== 'env'
-    ? watchSecrets(
-        secretSource,
-        secretSourceConfig.refreshMs,
-        loadedSecrets,
-        (values) => {
-          try {
-            receiver.updateSecrets(loadReceiverConfig({ ...process.env, ...values }));
-            logger.info({ source: secretSource?.name }, 'secrets rotated');
-          } catch (err) {
-            logger.error(
-              { err: { message: (err as Error).message } },
-              'rotated secrets are invalid; keeping the previous ones',
-            );
-          }
-        },
-        (err) =>
-          logger.warn(
-            { source: secretSource?.name, err: { message: err.message } },
-            'secret refresh failed; keeping the previous secrets',
-          ),
-      )
-    : undefined;
-if (secretSource) logger.info({ source: secretSource.name }, 'secrets loaded from the secret manager');
+const stopWatching = watchSecretRotations(secrets, logger, (values) =>
+  receiver.updateSecrets(loadReceiverConfig({ ...process.env, ...values })),
+);
 
 const server = serve({ fetch: receiver.app.fetch, port: config.port, hostname: config.host }, (info) => {
   logger.info({ port: info.port, host: config.host, routes: routes.map((r) => r.name) }, 'receiver listening');
@@ -105,7 +78,7 @@ async function shutdown(signal: string) {
   logger.info({ signal }, 'shutting down');
   const hardExit = setTimeout(() => process.exit(1), 10_000);
   hardExit.unref();
-  stopWatching?.();
+  stopWatching();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await receiver.close();
   await redis.quit().catch(() => redis.disconnect());

@@ -5,15 +5,14 @@ import {
   createFieldCipher,
   createLogger,
   createRedactor,
-  createSecretSource,
   hasSensitiveInputs,
   loadRoutesFile,
-  loadSecretSourceConfig,
+  loadStartupSecrets,
   loadWorkerConfig,
   readTracingConfig,
-  type SecretSource,
+  type StartupSecrets,
   startTracing,
-  watchSecrets,
+  watchSecretRotations,
 } from '@rpa-bridge/core';
 import { createOrchestratorClient, createRedisPacer } from '@rpa-bridge/uipath-client';
 import { Hono } from 'hono';
@@ -30,14 +29,10 @@ function fatal(err: unknown): never {
 
 let config: ReturnType<typeof loadWorkerConfig>;
 let routes: ReturnType<typeof loadRoutesFile>;
-let secretSource: SecretSource | undefined;
-let secretSourceConfig: ReturnType<typeof loadSecretSourceConfig>;
-let loadedSecrets: Record<string, string> = {};
+let secrets: StartupSecrets;
 try {
-  secretSourceConfig = loadSecretSourceConfig(process.env);
-  secretSource = createSecretSource(secretSourceConfig);
-  if (secretSource) loadedSecrets = await secretSource.load();
-  config = loadWorkerConfig({ ...process.env, ...loadedSecrets });
+  secrets = await loadStartupSecrets(process.env);
+  config = loadWorkerConfig({ ...process.env, ...secrets.values });
   routes = loadRoutesFile(config.routesFile);
   if (hasSensitiveInputs(routes) && config.encryptionKeys.length === 0) {
     throw new BridgeError(
@@ -90,32 +85,11 @@ const client = createOrchestratorClient({
 });
 let clientSecret = config.orchestrator.clientSecret;
 let cipher = config.encryptionKeys.length > 0 ? createFieldCipher(config.encryptionKeys) : undefined;
-const stopWatching =
-  secretSource && secretSourceConfig.provider !== 'env'
-    ? watchSecrets(
-        secretSource,
-        secretSourceConfig.refreshMs,
-        loadedSecrets,
-        (values) => {
-          try {
-            const next = loadWorkerConfig({ ...process.env, ...values });
-            clientSecret = next.orchestrator.clientSecret;
-            if (next.encryptionKeys.length > 0) cipher = createFieldCipher(next.encryptionKeys);
-            logger.info({ source: secretSource?.name }, 'secrets rotated');
-          } catch (err) {
-            logger.error(
-              { err: { message: (err as Error).message } },
-              'rotated secrets are invalid; keeping the previous ones',
-            );
-          }
-        },
-        (err) =>
-          logger.warn(
-            { source: secretSource?.name, err: { message: err.message } },
-            'secret refresh failed; keeping the previous secrets',
-          ),
-      )
-    : undefined;
+const stopWatching = watchSecretRotations(secrets, logger, (values) => {
+  const next = loadWorkerConfig({ ...process.env, ...values });
+  clientSecret = next.orchestrator.clientSecret;
+  if (next.encryptionKeys.length > 0) cipher = createFieldCipher(next.encryptionKeys);
+});
 
 const audit = createAuditTrail({ redis, prefix: config.redis.prefix, ttlMs: config.auditTtlMs, redactor });
 
@@ -192,7 +166,7 @@ async function shutdown(signal: string) {
     { signal, deadlineMs: config.shutdownTimeoutMs },
     'stopping: no new jobs; finishing or releasing in-flight ones',
   );
-  stopWatching?.();
+  stopWatching();
   const result = await running?.close(config.shutdownTimeoutMs);
   if (result === 'deadline')
     logger.warn('drain deadline passed; unfinished jobs are released to other workers by lock expiry');

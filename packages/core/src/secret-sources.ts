@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import NodeVault from 'node-vault';
+import type { Logger } from 'pino';
 import { type Env, EnvReader, type ReadFile } from './env.js';
 
 /**
@@ -96,11 +97,6 @@ export function createSecretSource(c: SecretSourceConfig): SecretSource | undefi
   return undefined;
 }
 
-/** The environment with the source's values on top (the secret manager wins for the keys it holds). */
-export async function withSecrets(env: Env, source: SecretSource | undefined): Promise<Env> {
-  return source ? { ...env, ...(await source.load()) } : env;
-}
-
 /**
  * Polls the source and calls `onChange` when any value differs. Errors are
  * reported, never thrown: the process keeps its last good secrets.
@@ -132,4 +128,58 @@ export function watchSecrets(
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** What a process loaded from its secret manager at start (nothing with `SECRETS_PROVIDER=env`). */
+export interface StartupSecrets {
+  source: SecretSource | undefined;
+  refreshMs: number;
+  values: Record<string, string>;
+}
+
+/** Reads `SECRETS_PROVIDER` and its variables, and loads the secrets once. */
+export async function loadStartupSecrets(env: Env): Promise<StartupSecrets> {
+  const config = loadSecretSourceConfig(env);
+  const source = createSecretSource(config);
+  return {
+    source,
+    refreshMs: config.provider === 'env' ? 0 : config.refreshMs,
+    values: source ? await source.load() : {},
+  };
+}
+
+/**
+ * Applies rotated secrets without a restart: `apply` gets the new values and
+ * throws if they are unusable, in which case the previous ones stay. Returns
+ * the stop function (a no-op without a secret manager).
+ */
+export function watchSecretRotations(
+  secrets: StartupSecrets,
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>,
+  apply: (values: Record<string, string>) => void,
+): () => void {
+  const { source } = secrets;
+  if (!source) return () => {};
+  logger.info({ source: source.name }, 'secrets loaded from the secret manager');
+  return watchSecrets(
+    source,
+    secrets.refreshMs,
+    secrets.values,
+    (values) => {
+      try {
+        apply(values);
+        logger.info({ source: source.name }, 'secrets rotated');
+      } catch (err) {
+        logger.error(
+          { err: { message: (err as Error).message } },
+          'rotated secrets are invalid; keeping the previous ones',
+        );
+      }
+    },
+    (err) =>
+      logger.warn(
+        { source: source.name, err: { message: err.message } },
+        'secret refresh failed; keeping the previous secrets',
+      ),
+  );
 }
