@@ -6,15 +6,12 @@
  * Flags: --seconds N (load duration, default 60), --rate N (events/s, default 60).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signBody, toJobId } from '@rpa-bridge/core';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Proc, startProcess, waitForHttp } from '../../bench/processes.js';
-import { ENCRYPTION_KEY, TEST_ROUTES_YAML } from '../support/receiver.js';
+import { ENCRYPTION_KEY, writeTestRoutesFile } from '../support/receiver.js';
 import { freePort, startRedisServer } from '../support/redis-server.js';
 
 const { values: flags } = parseArgs({
@@ -29,8 +26,7 @@ const T0 = performance.now();
 
 const redis = await startRedisServer();
 const prefix = `{chaos-${randomUUID().slice(0, 6)}}`;
-const routesFile = join(mkdtempSync(join(tmpdir(), 'chaos-')), 'routes.yaml');
-writeFileSync(routesFile, TEST_ROUTES_YAML);
+const routesFile = writeTestRoutesFile();
 const simPort = await freePort();
 const recvPort = await freePort();
 const SIM = `http://127.0.0.1:${simPort}`;

@@ -1,12 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecretSource, loadSecretSourceConfig } from '@rpa-bridge/core';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startFakeSecretsManager, startFakeVault } from '../support/fake-secret-stores.js';
-import { ENCRYPTION_KEY, flatEvent, post, TEST_ROUTES_YAML } from '../support/receiver.js';
+import { ENCRYPTION_KEY, flatEvent, post, writeTestRoutesFile } from '../support/receiver.js';
 import { freePort } from '../support/redis-server.js';
 import { eventually } from '../support/worker.js';
 
@@ -26,8 +24,7 @@ describe('secret providers', () => {
       values: { WEBHOOK_API_KEYS: 'key-before', ENCRYPTION_KEY, ADMIN_TOKEN: 'adm-1' },
     });
     cleanup.push(() => vault.close());
-    const routesFile = join(mkdtempSync(join(tmpdir(), 'routes-')), 'routes.yaml');
-    writeFileSync(routesFile, TEST_ROUTES_YAML);
+    const routesFile = writeTestRoutesFile();
     const port = await freePort();
     const child: ChildProcess = spawn('node', ['--conditions=source', '--import', 'tsx', 'apps/receiver/src/main.ts'], {
       cwd: ROOT,

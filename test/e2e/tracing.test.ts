@@ -1,12 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { ENCRYPTION_KEY, flatEvent, post, TEST_ROUTES_YAML, testRoutes } from '../support/receiver.js';
+import { ENCRYPTION_KEY, flatEvent, post, testRoutes, writeTestRoutesFile } from '../support/receiver.js';
 import { freePort } from '../support/redis-server.js';
 import { SIM_CLIENT, startTestSimulator } from '../support/simulator.js';
 import { eventually } from '../support/worker.js';
@@ -71,8 +69,7 @@ describe('OpenTelemetry over OTLP from the real processes', () => {
     cleanup.push(() => new Promise((r) => collector.server.close(r)));
     const sim = await startTestSimulator({ routes: testRoutes(), settings: { robots: 5, jobMs: 20 } });
     cleanup.push(() => sim.close());
-    const routesFile = join(mkdtempSync(join(tmpdir(), 'routes-')), 'routes.yaml');
-    writeFileSync(routesFile, TEST_ROUTES_YAML);
+    const routesFile = writeTestRoutesFile();
     const port = await freePort();
     const common = {
       REDIS_URL: inject('redisUrl'),

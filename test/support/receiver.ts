@@ -1,5 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type ServerType, serve } from '@hono/node-server';
 import { createLogger, loadReceiverConfig, parseRoutes, type Route } from '@rpa-bridge/core';
@@ -39,6 +42,13 @@ routes:
 `;
 
 export const testRoutes = (yaml = TEST_ROUTES_YAML): Route[] => parseRoutes(parseYaml(yaml), 'test-routes.yaml');
+
+/** TEST_ROUTES_YAML in a fresh temp directory, for processes that read ROUTES_FILE. */
+export function writeTestRoutesFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'routes-')), 'routes.yaml');
+  writeFileSync(file, TEST_ROUTES_YAML);
+  return file;
+}
 
 export const ENCRYPTION_KEY = randomBytes(32).toString('base64');
 

@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -9,9 +7,9 @@ import {
   flatEvent,
   post,
   startTestReceiver,
-  TEST_ROUTES_YAML,
   type TestReceiver,
   testRoutes,
+  writeTestRoutesFile,
 } from '../../../test/support/receiver.js';
 import { SIM_CLIENT, startTestSimulator, type TestSimulator } from '../../../test/support/simulator.js';
 import { eventually } from '../../../test/support/worker.js';
@@ -27,8 +25,7 @@ describe('worker processes: SIGKILL and SIGTERM lose and duplicate nothing', () 
   beforeAll(async () => {
     sim = await startTestSimulator({ routes: testRoutes(), settings: { robots: 100, jobMs: 10 } });
     receiver = await startTestReceiver({ redisUrl: inject('redisUrl') });
-    routesFile = join(mkdtempSync(join(tmpdir(), 'routes-')), 'routes.yaml');
-    writeFileSync(routesFile, TEST_ROUTES_YAML);
+    routesFile = writeTestRoutesFile();
   });
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');

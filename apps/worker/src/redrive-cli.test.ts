@@ -1,6 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toJobId } from '@rpa-bridge/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -8,9 +6,9 @@ import {
   flatEvent,
   post,
   startTestReceiver,
-  TEST_ROUTES_YAML,
   type TestReceiver,
   testRoutes,
+  writeTestRoutesFile,
 } from '../../../test/support/receiver.js';
 import { startTestSimulator, type TestSimulator } from '../../../test/support/simulator.js';
 import { eventually, startTestWorker, type TestWorker } from '../../../test/support/worker.js';
@@ -31,8 +29,7 @@ describe('pnpm redrive (CLI)', () => {
       routes: testRoutes(),
       simUrl: sim.url,
     });
-    routesFile = join(mkdtempSync(join(tmpdir(), 'routes-')), 'routes.yaml');
-    writeFileSync(routesFile, TEST_ROUTES_YAML);
+    routesFile = writeTestRoutesFile();
   });
   afterAll(async () => {
     await worker.close();

@@ -77,4 +77,4 @@ export async function inSpan<T>(
   });
 }
 
-export { SpanKind, SpanStatusCode };
+export { SpanKind };
