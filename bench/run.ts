@@ -222,7 +222,6 @@ async function workerDispatch() {
           receivedAt: now,
           inputs: { ContactId: 'c', CorrelationId: correlationId },
           sealed: {},
-          receipt: randomUUID(),
         },
         opts: {
           jobId: toJobId(correlationId),

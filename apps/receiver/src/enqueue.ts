@@ -1,9 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { type Context, context } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import {
-  AUDIT_MAX_ENTRIES,
   type AuditTrail,
-  auditKeyForJobId,
   BridgeError,
   defaultJobOptions,
   queueNameFor,
@@ -16,6 +13,7 @@ import {
 import { Queue } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import type { Redis } from 'ioredis';
+import { createJobWriter, type JobToWrite, type JobWriter } from './job-writer.js';
 
 export type EnqueueOutcome = 'accepted' | 'duplicate';
 
@@ -23,38 +21,7 @@ const BACKLOG_REFRESH_MS = 100;
 /** Above this share of MAX_BACKLOG every request reads the backlog from Redis. */
 const BACKLOG_EXACT_ABOVE = 0.5;
 
-/**
- * Decides 202 vs 200 from what Redis stored, atomically with the audit write,
- * for a whole batch of adds: each job hash holds the receipt of the request
- * that created it. KEYS: job hash, audit list (per item).
- * ARGV: n, ttl ms, max entries, then per item: receipt, received, enqueued, duplicate.
- */
-const CONFIRM_LUA = `
-local n = tonumber(ARGV[1])
-local out = {}
-for i = 1, n do
-  local jobKey = KEYS[2 * i - 1]
-  local auditKey = KEYS[2 * i]
-  local a = 3 + (i - 1) * 4
-  local data = redis.call('HGET', jobKey, 'data')
-  local fresh = data and string.find(data, ARGV[a + 1], 1, true) ~= nil
-  redis.call('RPUSH', auditKey, ARGV[a + 2], fresh and ARGV[a + 3] or ARGV[a + 4])
-  redis.call('LTRIM', auditKey, -tonumber(ARGV[3]), -1)
-  redis.call('PEXPIRE', auditKey, ARGV[2])
-  out[i] = fresh and 1 or 0
-end
-return out
-`;
-
-type ConfirmingRedis = Redis & {
-  rpaConfirmBatch(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]>;
-};
-
-interface PendingAdd {
-  data: StartJobData;
-  jobId: string;
-  entries: string[];
-  ctx: Context;
+interface PendingAdd extends JobToWrite {
   resolve: (o: EnqueueOutcome) => void;
   reject: (e: unknown) => void;
 }
@@ -65,7 +32,7 @@ export interface Enqueuer {
   backlog(route: Route): number | Promise<number>;
   /** Whether a job for this correlationId exists in the route's queue. */
   exists(route: Route, correlationId: string): Promise<boolean>;
-  enqueue(route: Route, data: Omit<StartJobData, 'receipt' | 'v'>): Promise<EnqueueOutcome>;
+  enqueue(route: Route, data: Omit<StartJobData, 'v'>): Promise<EnqueueOutcome>;
   close(): Promise<void>;
 }
 
@@ -111,8 +78,7 @@ const unavailable = (cause: unknown) =>
   cause instanceof BridgeError ? cause : new BridgeError('unavailable', 'the queue store is unreachable', { cause });
 
 export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
-  const redis = opts.redis as ConfirmingRedis;
-  if (typeof redis.rpaConfirmBatch !== 'function') redis.defineCommand('rpaConfirmBatch', { lua: CONFIRM_LUA });
+  const { redis } = opts;
   const jobOptions = defaultJobOptions({ dedupeTtlMs: opts.dedupeTtlMs, attempts: opts.attempts });
   const queues = new Map<string, Queue>();
   for (const route of opts.routes) {
@@ -125,7 +91,6 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
     q.on('error', opts.onError);
     queues.set(route.name, q);
   }
-  const queueOf = (route: Route) => queues.get(route.name) as Queue;
 
   async function countBacklog(route: Route): Promise<number> {
     try {
@@ -180,9 +145,9 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
   const key = (route: Route, suffix: string) => `${opts.prefix}:${queueNameFor(route)}:${suffix}`;
 
   /**
-   * Requests that arrive in the same event-loop turn are written together:
-   * their adds concurrently and one confirm script per route, so round trips
-   * (the dominant cost here) are shared. Under light load a batch is one request.
+   * Requests that arrive in the same event-loop turn are written together, in
+   * one script call per route (job-writer.ts): the round trip and the script
+   * call are shared. Under light load a batch is one request.
    */
   const batches = new Map<string, PendingAdd[]>();
   let flushScheduled = false;
@@ -190,31 +155,18 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
     flushScheduled = false;
     const ready = [...batches];
     batches.clear();
-    for (const [routeName, items] of ready) void flush(routeByName.get(routeName) as Route, items);
+    for (const [routeName, items] of ready) void flush(writers.get(routeName) as JobWriter, items);
   }
-  async function flush(route: Route, items: PendingAdd[]) {
+  async function flush(write: JobWriter, items: PendingAdd[]) {
     // One timer per batch, not per request: whatever Redis has not answered by then is `unavailable`.
     const timer = setTimeout(() => {
       const err = new BridgeError('unavailable', `Redis did not answer within ${opts.timeoutMs} ms`);
       for (const i of items) i.reject(err);
     }, opts.timeoutMs);
     try {
-      // Concurrent adds: measured cheaper than addBulk's one pipeline, as ioredis copies all of BullMQ's
-      // scripts onto every pipeline it creates (docs/benchmarks.md).
-      const queue = queueOf(route);
-      // Each add in its own request's trace context (batched adds run outside the requests' contexts).
-      await Promise.all(
-        items.map((i) => context.with(i.ctx, () => queue.add(START_JOB, i.data, { ...jobOptions, jobId: i.jobId }))),
-      );
-      const keys: string[] = [];
-      const argv: (string | number)[] = [items.length, opts.auditTtlMs, AUDIT_MAX_ENTRIES];
-      for (const i of items) {
-        keys.push(key(route, i.jobId), auditKeyForJobId(opts.prefix, i.jobId));
-        argv.push(i.data.receipt, ...i.entries);
-      }
-      const fresh = await redis.rpaConfirmBatch(keys.length, ...keys, ...argv);
+      const created = await write(items);
       items.forEach((i, n) => {
-        i.resolve(fresh[n] === 1 ? 'accepted' : 'duplicate');
+        i.resolve(created[n] ? 'accepted' : 'duplicate');
       });
     } catch (err) {
       for (const i of items) i.reject(err);
@@ -222,12 +174,23 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
       clearTimeout(timer);
     }
   }
-  const routeByName = new Map(opts.routes.map((r) => [r.name, r]));
-  type AuditTemplates = ((at: Date) => string)[];
-  const templates = new Map<string, AuditTemplates>(
+  const writers = new Map<string, JobWriter>(
     opts.routes.map((r) => [
       r.name,
-      (['received', 'enqueued', 'duplicate'] as const).map((type) => opts.audit.template({ type, route: r.name })),
+      createJobWriter({
+        redis,
+        prefix: opts.prefix,
+        queueName: queueNameFor(r),
+        jobName: START_JOB,
+        jobOptions,
+        audit: {
+          received: opts.audit.template({ type: 'received', route: r.name }),
+          enqueued: opts.audit.template({ type: 'enqueued', route: r.name }),
+          duplicate: opts.audit.template({ type: 'duplicate', route: r.name }),
+        },
+        auditTtlMs: opts.auditTtlMs,
+        tracing: opts.tracing,
+      }),
     ]),
   );
 
@@ -243,9 +206,8 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
       }
     },
     async enqueue(route, fields) {
-      const data: StartJobData = { v: 1, ...fields, receipt: randomUUID() };
-      const at = new Date();
-      const entries = (templates.get(route.name) as AuditTemplates).map((t) => t(at));
+      const data: StartJobData = { v: 1, ...fields };
+      const jobId = toJobId(data.correlationId);
       try {
         if (redis.status !== 'ready') await whenReady(redis, opts.timeoutMs);
         const outcome = await new Promise<EnqueueOutcome>((resolve, reject) => {
@@ -254,7 +216,15 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
             batch = [];
             batches.set(route.name, batch);
           }
-          batch.push({ data, jobId: toJobId(data.correlationId), entries, ctx: context.active(), resolve, reject });
+          const ctx = opts.tracing ? context.active() : undefined;
+          batch.push({
+            jobId,
+            data: JSON.stringify(data),
+            receivedAt: data.receivedAt,
+            ...(ctx ? { ctx } : {}),
+            resolve,
+            reject,
+          });
           if (!flushScheduled) {
             flushScheduled = true;
             setImmediate(flushAll);

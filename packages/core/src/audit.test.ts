@@ -25,12 +25,12 @@ describe('audit entries', () => {
     ];
     for (const e of entries) {
       const t = audit.template(e);
-      for (const at of times) expect(t(at)).toBe(audit.serialise(e, at));
+      for (const at of times) expect(`${t[0]}${at.toISOString()}${t[1]}`).toBe(audit.serialise(e, at));
     }
   });
 
   it('a template keeps reasons redacted', () => {
-    const line = audit.template({ type: 'rejected', reason: 'card 4111 1111 1111 1111' })(new Date());
+    const line = audit.template({ type: 'rejected', reason: 'card 4111 1111 1111 1111' }).join('');
     expect(line).not.toContain('4111');
   });
 });

@@ -43,11 +43,15 @@ export interface AuditTrail {
   /** Serialises entries exactly as `record` stores them (for atomic writes in scripts). */
   serialise(entry: Omit<AuditEntry, 'at'>, at?: Date): string;
   /**
-   * `serialise` for an entry fixed in advance: the JSON is built once and each
-   * call only splices the time in (the receiver writes three per request).
+   * `serialise` for an entry fixed in advance, split around its time: the
+   * entry at time t is `head + t.toISOString() + tail` (the receiver's write
+   * script splices the time in per request).
    */
-  template(entry: Omit<AuditEntry, 'at'>): (at: Date) => string;
+  template(entry: Omit<AuditEntry, 'at'>): AuditTemplate;
 }
+
+/** `[head, tail]`: an entry's JSON before and after its ISO time. */
+export type AuditTemplate = readonly [head: string, tail: string];
 
 export interface AuditTrailOptions {
   redis: Redis;
@@ -91,13 +95,11 @@ export function createAuditTrail({
     );
   }
 
-  const template = (entry: Omit<AuditEntry, 'at'>) => {
+  const template = (entry: Omit<AuditEntry, 'at'>): AuditTemplate => {
     const json = serialise(entry, new Date(0));
-    const epoch = JSON.stringify(new Date(0).toISOString());
-    const cut = json.lastIndexOf(epoch); // `at` is the last key; ISO strings need no escaping
-    const head = json.slice(0, cut);
-    const tail = json.slice(cut + epoch.length);
-    return (at: Date) => `${head}"${at.toISOString()}"${tail}`;
+    const epoch = new Date(0).toISOString();
+    const cut = json.lastIndexOf(`"${epoch}"`) + 1; // `at` is the last key; ISO strings need no escaping
+    return [json.slice(0, cut), json.slice(cut + epoch.length)];
   };
 
   return {

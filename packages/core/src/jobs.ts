@@ -23,8 +23,8 @@ export const startJobSchema = z.strictObject({
   inputs: z.record(z.string(), z.unknown()),
   /** Route-mapped inputs marked `sensitive`, AES-256-GCM sealed. */
   sealed: z.record(z.string(), z.string()),
-  /** A random id per enqueue request: tells that request whether it created the job. */
-  receipt: z.string().min(1),
+  /** Written by receivers before the one-script write (their confirm step); ignored. */
+  receipt: z.string().min(1).optional(),
 });
 
 export type StartJobData = z.infer<typeof startJobSchema>;

@@ -1,0 +1,156 @@
+import { type Context, context, propagation, trace } from '@opentelemetry/api';
+import { AUDIT_MAX_ENTRIES, type AuditTemplate, auditKeyForJobId, SpanKind, TRACER_NAME } from '@rpa-bridge/core';
+import type { Redis } from 'ioredis';
+
+/**
+ * Writes one event-loop turn's start jobs in a single script: each job in
+ * BullMQ's own storage layout (what `Queue.add` with a custom jobId writes:
+ * the job hash, the wait list, the worker marker, the `added`/`waiting`/
+ * `duplicated` events), plus its audit entries, atomically with the check
+ * that tells a new job from a duplicate.
+ *
+ * Why not `Queue.add`: per job it costs a script call with msgpacked
+ * arguments, a second script to confirm and audit, and ~100 µs of client and
+ * Redis CPU, which capped the receiver at a quarter of a bare Hono handler
+ * (docs/benchmarks.md). The price is owning BullMQ's job layout:
+ * `job-writer.test.ts` compares what this writes with what `Queue.add`
+ * writes, key by key, and has a BullMQ Worker run it, so an upgrade that
+ * changes the layout fails the tests instead of the workers.
+ *
+ * KEYS: wait, meta, id, events, marker, active, then per job: job hash, audit list.
+ * ARGV: n, job name, timestamp, audit ttl ms, audit max entries, opts JSON head,
+ *   then the audit templates (received, enqueued, duplicate: head, tail each),
+ *   then per job: jobId, data JSON, time of receipt (ISO), extra opts JSON ('' or `,"tm":…`).
+ * Returns per job 1 (created) or 0 (a job with that id exists).
+ */
+const WRITE_JOBS_LUA = `
+local rcall = redis.call
+local n = tonumber(ARGV[1])
+local name, ts, ttl, keep, optsHead = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local waitKey, metaKey, eventsKey = KEYS[1], KEYS[2], KEYS[4]
+-- BullMQ's getOrSetMaxEvents
+local maxEvents = rcall('HGET', metaKey, 'opts.maxLenEvents')
+if not maxEvents then
+  maxEvents = 10000
+  rcall('HSET', metaKey, 'opts.maxLenEvents', maxEvents)
+end
+-- BullMQ bumps the id counter once per add, custom id or not
+rcall('INCRBY', KEYS[3], n)
+local out = {}
+local added = false
+for i = 1, n do
+  local jobKey, auditKey = KEYS[5 + 2 * i], KEYS[6 + 2 * i]
+  local a = 12 + (i - 1) * 4
+  local jobId, at = ARGV[a + 1], ARGV[a + 3]
+  local received = ARGV[7] .. at .. ARGV[8]
+  local length
+  if rcall('EXISTS', jobKey) == 1 then
+    rcall('XADD', eventsKey, 'MAXLEN', '~', maxEvents, '*', 'event', 'duplicated', 'jobId', jobId)
+    length = rcall('RPUSH', auditKey, received, ARGV[11] .. at .. ARGV[12])
+    out[i] = 0
+  else
+    local opts = optsHead .. '"jobId":"' .. jobId .. '"' .. ARGV[a + 4] .. '}'
+    rcall('HSET', jobKey, 'name', name, 'data', ARGV[a + 2], 'opts', opts, 'timestamp', ts, 'delay', 0, 'priority', 0)
+    rcall('XADD', eventsKey, '*', 'event', 'added', 'jobId', jobId, 'name', name)
+    rcall('LPUSH', waitKey, jobId)
+    rcall('XADD', eventsKey, 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', jobId)
+    length = rcall('RPUSH', auditKey, received, ARGV[9] .. at .. ARGV[10])
+    added = true
+    out[i] = 1
+  end
+  if length > keep then rcall('LTRIM', auditKey, -keep, -1) end
+  rcall('PEXPIRE', auditKey, ttl)
+end
+-- BullMQ's isQueuePausedOrMaxed + addBaseMarkerIfNeeded: wake a worker unless paused or at its global concurrency
+if added then
+  local meta = rcall('HMGET', metaKey, 'paused', 'concurrency')
+  local held = meta[1] or (meta[2] and rcall('LLEN', KEYS[6]) >= tonumber(meta[2]))
+  if not held then rcall('ZADD', KEYS[5], 0, '0') end
+end
+return out
+`;
+
+type WritingRedis = Redis & {
+  rpaWriteJobs(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]>;
+};
+
+export interface JobToWrite {
+  jobId: string;
+  /** The job data, JSON. */
+  data: string;
+  /** When its request arrived (ISO): the time of its audit entries. */
+  receivedAt: string;
+  /** The request's trace context, when tracing is on. */
+  ctx?: Context;
+}
+
+export interface AuditTemplates {
+  received: AuditTemplate;
+  enqueued: AuditTemplate;
+  duplicate: AuditTemplate;
+}
+
+export interface JobWriterOptions {
+  redis: Redis;
+  prefix: string;
+  queueName: string;
+  jobName: string;
+  /** The job options `Queue.add` would be given (without jobId). */
+  jobOptions: Record<string, unknown>;
+  audit: AuditTemplates;
+  auditTtlMs: number;
+  /** A PRODUCER span per job and its context in the job, as bullmq-otel does. */
+  tracing: boolean;
+}
+
+export type JobWriter = (jobs: readonly JobToWrite[]) => Promise<boolean[]>;
+
+export function createJobWriter(opts: JobWriterOptions): JobWriter {
+  const redis = opts.redis as WritingRedis;
+  if (typeof redis.rpaWriteJobs !== 'function') redis.defineCommand('rpaWriteJobs', { lua: WRITE_JOBS_LUA });
+  const key = (suffix: string) => `${opts.prefix}:${opts.queueName}:${suffix}`;
+  const fixedKeys = ['wait', 'meta', 'id', 'events', 'marker', 'active'].map(key);
+  // BullMQ stores the options as JSON with the jobId among them; the script appends it (ids are `c-` + base64url).
+  const optsHead = `${JSON.stringify(opts.jobOptions).slice(0, -1)},`;
+  const { received, enqueued, duplicate } = opts.audit;
+  const head = [optsHead, ...received, ...enqueued, ...duplicate];
+  const spanName = `add ${opts.queueName}.${opts.jobName}`;
+
+  return async (jobs) => {
+    const keys = [...fixedKeys];
+    const argv: (string | number)[] = [
+      jobs.length,
+      opts.jobName,
+      Date.now(),
+      opts.auditTtlMs,
+      AUDIT_MAX_ENTRIES,
+      ...head,
+    ];
+    const spans = opts.tracing ? jobs.map((j) => producerSpan(spanName, j.ctx)) : undefined;
+    jobs.forEach((j, i) => {
+      keys.push(key(j.jobId), auditKeyForJobId(opts.prefix, j.jobId));
+      argv.push(j.jobId, j.data, j.receivedAt, spans ? telemetryOption(spans[i] as ProducerSpan) : '');
+    });
+    try {
+      const created = await redis.rpaWriteJobs(keys.length, ...keys, ...argv);
+      return created.map((c) => c === 1);
+    } finally {
+      for (const s of spans ?? []) s.span.end();
+    }
+  };
+}
+
+type ProducerSpan = { span: ReturnType<ReturnType<typeof trace.getTracer>['startSpan']>; ctx: Context };
+
+function producerSpan(name: string, parent: Context | undefined): ProducerSpan {
+  const p = parent ?? context.active();
+  const span = trace.getTracer(TRACER_NAME).startSpan(name, { kind: SpanKind.PRODUCER }, p);
+  return { span, ctx: trace.setSpan(p, span) };
+}
+
+/** BullMQ's `tm` option: the propagation headers bullmq-otel's worker side reads the parent from. */
+function telemetryOption({ ctx }: ProducerSpan): string {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  return `,"tm":${JSON.stringify(JSON.stringify(carrier))}`;
+}
