@@ -8,6 +8,12 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
+const running = new Set<ChildProcess>();
+// A bench that fails half-way must not leave its servers behind (they would also hold its output pipe open).
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Starts a TypeScript entry point as its own process (own event loop, as in production). */
 export function startProcess(file: string, env: Record<string, string | undefined>): Proc {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', file], {
@@ -15,6 +21,8 @@ export function startProcess(file: string, env: Record<string, string | undefine
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   return {
     child,
     stop: () =>
