@@ -7,6 +7,25 @@ export interface ReceiverMetrics {
   requests: Counter<'status' | 'outcome' | 'route'>;
   enqueueSeconds: Histogram<'outcome'>;
   requestSeconds: Histogram<'status'>;
+  /** Counts a webhook request and observes its latency. */
+  recordRequest(status: number, outcome: string, route: string, seconds: number): void;
+  recordEnqueue(outcome: string, seconds: number): void;
+}
+
+/**
+ * prom-client hashes the label object on every call; the label sets here are
+ * few (statuses × outcomes × routes), so each labelled child is looked up once.
+ */
+function childCache<T>(make: (key: string) => T): (key: string) => T {
+  const children = new Map<string, T>();
+  return (key) => {
+    let child = children.get(key);
+    if (child === undefined) {
+      child = make(key);
+      children.set(key, child);
+    }
+    return child;
+  };
 }
 
 /**
@@ -23,7 +42,7 @@ export function createReceiverMetrics(queues: () => Iterable<Queue>, registry = 
   });
   const enqueueSeconds = new Histogram({
     name: 'rpa_receiver_enqueue_duration_seconds',
-    help: 'Time to write a job durably to Redis (add + confirm), by outcome',
+    help: 'Time to write a job durably to Redis (one write script per batch), by outcome',
     labelNames: ['outcome'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
@@ -36,5 +55,23 @@ export function createReceiverMetrics(queues: () => Iterable<Queue>, registry = 
     registers: [registry],
   });
   registerQueueDepthGauge(registry, queues);
-  return { registry, requests, enqueueSeconds, requestSeconds };
+  const requestChild = childCache((key) => {
+    const [status, outcome, route] = key.split('\n') as [string, string, string];
+    return { count: requests.labels({ status, outcome, route }), latency: requestSeconds.labels({ status }) };
+  });
+  const enqueueChild = childCache((outcome) => enqueueSeconds.labels({ outcome }));
+  return {
+    registry,
+    requests,
+    enqueueSeconds,
+    requestSeconds,
+    recordRequest(status, outcome, route, seconds) {
+      const child = requestChild(`${status}\n${outcome}\n${route}`);
+      child.count.inc();
+      child.latency.observe(seconds);
+    },
+    recordEnqueue(outcome, seconds) {
+      enqueueChild(outcome).observe(seconds);
+    },
+  };
 }

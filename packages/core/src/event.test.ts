@@ -42,6 +42,7 @@ describe('normaliseEvent', () => {
     expect(issuesOf({ ...flat, correlationId: 7 })).toEqual(['correlationId']);
     expect(issuesOf([flat])).toEqual(['']);
     expect(issuesOf({ ...flat, metadata: 'x' })).toEqual(['metadata']);
+    expect(issuesOf({ ...flat, metadata: null })).toEqual(['metadata']);
   });
 
   it('derives a UUIDv5 correlationId when none is given, stable across redeliveries', () => {

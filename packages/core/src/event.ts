@@ -118,22 +118,29 @@ function candidateOf(body: Record<string, unknown>): Candidate {
     });
   }
   if (form === 'notification') return fromNotification(body, '', {});
-  const names = [
-    'eventType',
-    'timestamp',
-    'contactId',
-    'interactionId',
-    'userId',
-    'correlationId',
-    'metadata',
-  ] as const;
-  const fields = Object.fromEntries(names.map((k) => [k, Object.hasOwn(body, k) ? body[k] : undefined])) as Record<
-    keyof InteractionEvent,
-    unknown
-  >;
-  if (fields.metadata === undefined) fields.metadata = {};
-  return { form, fields, sources: Object.fromEntries(names.map((k) => [k, k])) as Sources };
+  const own = (k: keyof InteractionEvent) => (Object.hasOwn(body, k) ? body[k] : undefined);
+  const fields = {
+    eventType: own('eventType'),
+    timestamp: own('timestamp'),
+    contactId: own('contactId'),
+    interactionId: own('interactionId'),
+    userId: own('userId'),
+    correlationId: own('correlationId'),
+    metadata: Object.hasOwn(body, 'metadata') && body.metadata !== undefined ? body.metadata : {},
+  };
+  return { form, fields, sources: FLAT_SOURCES };
 }
+
+/** A flat body's fields are read from their own names. */
+const FLAT_SOURCES: Sources = {
+  eventType: 'eventType',
+  timestamp: 'timestamp',
+  contactId: 'contactId',
+  interactionId: 'interactionId',
+  userId: 'userId',
+  correlationId: 'correlationId',
+  metadata: 'metadata',
+};
 
 /** ISO strings are canonicalised to UTC; epoch milliseconds (number or digit string) become ISO. */
 export function normaliseTimestamp(value: unknown): unknown {

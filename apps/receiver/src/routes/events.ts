@@ -128,7 +128,7 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): (secrets:
       inputs: inputs.plain,
       sealed,
     });
-    metrics.enqueueSeconds.observe({ outcome }, (performance.now() - started) / 1000);
+    metrics.recordEnqueue(outcome, (performance.now() - started) / 1000);
     return done(c, state, outcome);
   }
 
@@ -175,8 +175,7 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): (secrets:
     } finally {
       const seconds = (performance.now() - started) / 1000;
       const route = state.route?.name ?? '';
-      metrics.requests.inc({ status: String(state.status), outcome: state.outcome, route });
-      metrics.requestSeconds.observe({ status: String(state.status) }, seconds);
+      metrics.recordRequest(state.status, state.outcome, route, seconds);
       span?.setAttributes({
         'http.response.status_code': state.status,
         'rpa.outcome': state.outcome,
