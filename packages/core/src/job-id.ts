@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * A BullMQ-safe job id for a correlationId. BullMQ rejects ids containing `:`
@@ -6,5 +6,4 @@ import { createHash } from 'node:crypto';
  * SHA-256 (base64url): fixed length, never all digits, no `:`, collision-free
  * in practice, and it does not repeat the correlationId itself.
  */
-export const toJobId = (correlationId: string): string =>
-  `c-${createHash('sha256').update(correlationId, 'utf8').digest('base64url')}`;
+export const toJobId = (correlationId: string): string => `c-${hash('sha256', correlationId, 'base64url')}`;
