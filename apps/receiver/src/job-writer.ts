@@ -1,4 +1,4 @@
-import { type Context, context, propagation, trace } from '@opentelemetry/api';
+import { type Context, context, propagation, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AUDIT_MAX_ENTRIES, type AuditTemplate, auditKeyForJobId, SpanKind, TRACER_NAME } from '@rpa-bridge/core';
 import type { Redis } from 'ioredis';
 
@@ -134,13 +134,19 @@ export function createJobWriter(opts: JobWriterOptions): JobWriter {
     try {
       const created = await redis.rpaWriteJobs(keys.length, ...keys, ...argv);
       return created.map((c) => c === 1);
+    } catch (err) {
+      for (const s of spans ?? []) s.span.setStatus({ code: SpanStatusCode.ERROR, message: 'write failed' });
+      throw err;
     } finally {
       for (const s of spans ?? []) s.span.end();
     }
   };
 }
 
-type ProducerSpan = { span: ReturnType<ReturnType<typeof trace.getTracer>['startSpan']>; ctx: Context };
+interface ProducerSpan {
+  span: Span;
+  ctx: Context;
+}
 
 function producerSpan(name: string, parent: Context | undefined): ProducerSpan {
   const p = parent ?? context.active();
