@@ -1,7 +1,8 @@
 import { toJobId } from '@rpa-bridge/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { flatEvent, post, startTestReceiver, type TestReceiver } from '../../../test/support/receiver.js';
+import { flatEvent, post, startTestReceiver, type TestReceiver, testRoutes } from '../../../test/support/receiver.js';
 import { type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
+import { MAX_BATCH } from './enqueue.js';
 
 describe('concurrent duplicate deliveries', () => {
   let t: TestReceiver;
@@ -22,6 +23,39 @@ describe('concurrent duplicate deliveries', () => {
     const trail = (await t.receiver.audit.read(ev.correlationId as string)).map((e) => e.type);
     expect(trail.filter((x) => x === 'enqueued')).toHaveLength(1);
     expect(trail.filter((x) => x === 'duplicate')).toHaveLength(49);
+  });
+});
+
+describe('a burst bigger than one write script', () => {
+  it('600 adds in one event-loop turn (3 scripts) and 100 repeats: 600 accepted, 100 duplicates, one job each', async () => {
+    const t = await startTestReceiver({ redisUrl: inject('redisUrl') });
+    try {
+      const route = testRoutes()[0];
+      if (!route) throw new Error('no test route');
+      const now = new Date().toISOString();
+      const fields = (i: number) => ({
+        route: route.name,
+        correlationId: `burst-${i}-${t.prefix}`,
+        eventType: 'interaction.completed',
+        eventTimestamp: now,
+        receivedAt: now,
+        inputs: { n: i },
+        sealed: {},
+      });
+      expect(MAX_BATCH * 2).toBeLessThan(600);
+      // All calls start in the same turn, so they form one batch that is split into scripts of MAX_BATCH.
+      const outcomes = await Promise.all([
+        ...Array.from({ length: 600 }, (_, i) => t.receiver.enqueuer.enqueue(route, fields(i))),
+        ...Array.from({ length: 100 }, (_, i) => t.receiver.enqueuer.enqueue(route, fields(i * 6))),
+      ]);
+      expect(outcomes.filter((o) => o === 'accepted')).toHaveLength(600);
+      expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(100);
+      expect(await t.inspect.llen(`${t.prefix}:${route.name}:wait`)).toBe(600);
+      const trail = (await t.receiver.audit.read(fields(6).correlationId)).map((e) => e.type);
+      expect(trail).toEqual(['received', 'enqueued', 'received', 'duplicate']);
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -18,6 +18,8 @@ import { createJobWriter, type JobToWrite, type JobWriter } from './job-writer.j
 export type EnqueueOutcome = 'accepted' | 'duplicate';
 
 const BACKLOG_REFRESH_MS = 100;
+/** Jobs per write script: bounds how long one script holds Redis (~20 µs a job) under a burst. */
+export const MAX_BATCH = 256;
 /** Above this share of MAX_BACKLOG every request reads the backlog from Redis. */
 const BACKLOG_EXACT_ABOVE = 0.5;
 
@@ -155,7 +157,10 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
     flushScheduled = false;
     const ready = [...batches];
     batches.clear();
-    for (const [routeName, items] of ready) void flush(writers.get(routeName) as JobWriter, items);
+    for (const [routeName, items] of ready) {
+      const write = writers.get(routeName) as JobWriter;
+      for (let i = 0; i < items.length; i += MAX_BATCH) void flush(write, items.slice(i, i + MAX_BATCH));
+    }
   }
   async function flush(write: JobWriter, items: PendingAdd[]) {
     // One timer per batch, not per request: whatever Redis has not answered by then is `unavailable`.
