@@ -139,6 +139,14 @@ describe('job writer: BullMQ layout', () => {
     expect(job.opts).toMatchObject({ ...jobOptions, jobId: job.id });
   });
 
+  it('refuses a job id that is not from toJobId (the script splices ids into JSON)', async () => {
+    const d = startData(`cid-${randomUUID()}`);
+    await expect(writerFor('refused')([{ ...toWrite(d), jobId: 'x","attempts":1' }])).rejects.toThrow(
+      /not from toJobId/,
+    );
+    expect(await redis.exists(`${prefix}:refused:wait`)).toBe(0);
+  });
+
   it('records received + enqueued for a new job, received + duplicate for a repeat, trimmed and expiring', async () => {
     const write = writerFor('audited');
     const d = startData(`cid-${randomUUID()}`);

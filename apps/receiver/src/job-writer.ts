@@ -70,6 +70,8 @@ end
 return out
 `;
 
+const SAFE_JOB_ID = /^[A-Za-z0-9_-]+$/;
+
 type WritingRedis = Redis & {
   rpaWriteJobs(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]>;
 };
@@ -128,6 +130,8 @@ export function createJobWriter(opts: JobWriterOptions): JobWriter {
     ];
     const spans = opts.tracing ? jobs.map((j) => producerSpan(spanName, j.ctx)) : undefined;
     jobs.forEach((j, i) => {
+      // The script splices the id into JSON unescaped: only toJobId's alphabet may pass.
+      if (!SAFE_JOB_ID.test(j.jobId)) throw new Error(`job id ${JSON.stringify(j.jobId)} is not from toJobId`);
       keys.push(key(j.jobId), auditKeyForJobId(opts.prefix, j.jobId));
       argv.push(j.jobId, j.data, j.receivedAt, spans ? telemetryOption(spans[i] as ProducerSpan) : '');
     });
