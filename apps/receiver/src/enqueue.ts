@@ -51,7 +51,10 @@ export interface EnqueuerOptions {
   timeoutMs: number;
   /** The backlog limit, so the backlog can be read cheaply while far below it. */
   maxBacklog: number;
-  /** BullMQ's OpenTelemetry integration: each job carries its request's trace context to the worker. */
+  /**
+   * Tracing: each written job carries its request's trace context to the worker (job-writer.ts),
+   * and the queues' own operations (admin redrive) get BullMQ's spans.
+   */
   tracing: boolean;
   onError: (err: Error) => void;
 }
