@@ -1,6 +1,22 @@
 # syntax=docker/dockerfile:1
 # One image for the receiver, the worker and the simulator (the command picks one).
-# Production dependencies only; TypeScript sources run through tsx (a runtime dependency).
+# The build stage compiles the TypeScript (scripts/build.ts); the image holds the
+# compiled dist/ and production dependencies only, and runs as a non-root user.
+
+FROM node:20-bookworm-slim AS build
+RUN npm install -g pnpm@10.34.9
+WORKDIR /app
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+COPY packages/core/package.json packages/core/
+COPY packages/uipath-client/package.json packages/uipath-client/
+COPY apps/receiver/package.json apps/receiver/
+COPY apps/worker/package.json apps/worker/
+COPY apps/orchestrator-sim/package.json apps/orchestrator-sim/
+RUN pnpm install --frozen-lockfile
+COPY scripts ./scripts
+COPY packages ./packages
+COPY apps ./apps
+RUN pnpm build
 
 FROM node:20-bookworm-slim AS deps
 RUN npm install -g pnpm@10.34.9
@@ -17,10 +33,13 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps --chown=node:node /app ./
-COPY --chown=node:node packages ./packages
-COPY --chown=node:node apps ./apps
+COPY --from=build --chown=node:node /app/packages/core/dist ./packages/core/dist
+COPY --from=build --chown=node:node /app/packages/uipath-client/dist ./packages/uipath-client/dist
+COPY --from=build --chown=node:node /app/apps/receiver/dist ./apps/receiver/dist
+COPY --from=build --chown=node:node /app/apps/worker/dist ./apps/worker/dist
+COPY --from=build --chown=node:node /app/apps/orchestrator-sim/dist ./apps/orchestrator-sim/dist
 COPY --chown=node:node config ./config
 USER node
 # Bull Board serves its static files relative to the working directory.
 EXPOSE 8080 9464 8089
-CMD ["node", "--conditions=source", "--import", "tsx", "apps/receiver/src/main.ts"]
+CMD ["node", "apps/receiver/dist/main.js"]

@@ -14,9 +14,13 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Starts a TypeScript entry point as its own process (own event loop, as in production). */
+/**
+ * Starts an entry point as its own process (own event loop, as in production):
+ * a compiled `dist/*.js` as production runs it, or a `.ts` source through tsx.
+ */
 export function startProcess(file: string, env: Record<string, string | undefined>): Proc {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', file], {
+  const args = file.endsWith('.ts') ? ['--conditions=source', '--import', 'tsx', file] : [file];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -17,6 +17,7 @@ import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
+import { buildWorkspace } from '../scripts/build.js';
 import { freePort, startRedisServer } from '../test/support/redis-server.js';
 import { ROOT, startProcess, waitForHttp } from './processes.js';
 
@@ -108,15 +109,15 @@ async function receiverVsBare() {
   const barePort = await freePort();
   const recvPort = await freePort();
   const ceilingPort = await freePort();
-  const bare = startProcess('bench/bare-server.ts', { PORT: String(barePort) });
-  const ceiling = startProcess('bench/ceiling-server.ts', {
+  const bare = startProcess('bench/dist/bare.js', { PORT: String(barePort) });
+  const ceiling = startProcess('bench/dist/ceiling.js', {
     PORT: String(ceilingPort),
     REDIS_URL,
     QUEUE_PREFIX: `{ceiling-${randomUUID().slice(0, 6)}}`,
     WEBHOOK_API_KEYS: API_KEY,
     WEBHOOK_HMAC_SECRETS: SECRET,
   });
-  const receiver = startProcess('apps/receiver/src/main.ts', receiverEnv(prefix, recvPort));
+  const receiver = startProcess('apps/receiver/dist/main.js', receiverEnv(prefix, recvPort));
   await waitForHttp(`http://127.0.0.1:${barePort}/v1/events`, 30_000, {
     method: 'POST',
     body: '{}',
@@ -178,7 +179,7 @@ async function receiverVsBare() {
 }
 
 async function startSim(port: number) {
-  const sim = startProcess('apps/orchestrator-sim/src/main.ts', {
+  const sim = startProcess('apps/orchestrator-sim/dist/main.js', {
     SIM_PORT: String(port),
     SIM_HOST: '127.0.0.1',
     SIM_JOB_MS: '1',
@@ -226,7 +227,7 @@ async function workerDispatch() {
     const prefix = `{bench-${randomUUID().slice(0, 6)}}`;
     const simPort = await freePort();
     const sim = await startSim(simPort);
-    const worker = startProcess('apps/worker/src/main.ts', workerEnv(prefix, simPort, concurrency, await freePort()));
+    const worker = startProcess('apps/worker/dist/main.js', workerEnv(prefix, simPort, concurrency, await freePort()));
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const queue = new Queue('bench-account-update', { connection: redis, prefix });
     // wait until the worker registered, so start-up time is not measured
@@ -281,8 +282,8 @@ async function endToEnd() {
   const simPort = await freePort();
   const recvPort = await freePort();
   const sim = await startSim(simPort);
-  const receiver = startProcess('apps/receiver/src/main.ts', receiverEnv(prefix, recvPort));
-  const worker = startProcess('apps/worker/src/main.ts', workerEnv(prefix, simPort, 64, await freePort()));
+  const receiver = startProcess('apps/receiver/dist/main.js', receiverEnv(prefix, recvPort));
+  const worker = startProcess('apps/worker/dist/main.js', workerEnv(prefix, simPort, 64, await freePort()));
   await waitForHttp(`http://127.0.0.1:${recvPort}/readyz`);
   const redis = new Redis(REDIS_URL);
   const probe = new Queue('bench-account-update', { connection: redis, prefix });
@@ -354,6 +355,8 @@ async function endToEnd() {
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;
 log(`machine: ${machine}`);
+// Every server runs compiled, as production does (scripts/build.ts).
+await buildWorkspace(log);
 const only = flags.only;
 const a = only.includes('a') ? await receiverVsBare() : undefined;
 const b = only.includes('b') ? await workerDispatch() : undefined;
@@ -382,7 +385,7 @@ if (a)
         ];
       }),
       '',
-      `Each run starts from an empty Redis with a compacted AOF; the last receiver run left ${f(a.jobsInRedis)} jobs, one per 202 (checked for every run, give or take the requests in flight when a run stops). The bound is \`bench/ceiling-server.ts\`: no BullMQ, schema, route, audit or metrics.`,
+      `Each run starts from an empty Redis with a compacted AOF; the last receiver run left ${f(a.jobsInRedis)} jobs, one per 202 (checked for every run, give or take the requests in flight when a run stops). The bound is \`bench/servers/ceiling.ts\`: no BullMQ, schema, route, audit or metrics.`,
     ].join('\n'),
   );
 if (b)

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseRoutes } from '@rpa-bridge/core';
 import { Queue } from 'bullmq';
@@ -7,6 +7,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { createReceiverMetrics } from '../apps/receiver/src/metrics.js';
 import { createWorkerMetrics } from '../apps/worker/src/metrics.js';
+import { buildWorkspace } from '../scripts/build.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -141,6 +142,55 @@ describe('Kubernetes manifests', () => {
     expect(scaled.maxReplicaCount).toBeLessThanOrEqual(cap);
     const metrics = await knownMetrics();
     for (const t of scaled.triggers) for (const m of metricNames(t.metadata.query)) expect(metrics).toContain(m);
+  });
+});
+
+describe('Dockerfile and process commands', () => {
+  const stages = read('Dockerfile')
+    .split(/^FROM /m)
+    .slice(1);
+  const workspace = ['packages', 'apps'].flatMap((g) =>
+    readdirSync(join(ROOT, g), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => `${g}/${d.name}`),
+  );
+
+  it('compiles in a build stage and ships dist/ with production dependencies only, as a non-root user', () => {
+    expect(stages).toHaveLength(3);
+    const [build, deps, image] = stages as [string, string, string];
+    expect(build).toMatch(/^RUN pnpm install --frozen-lockfile$/m);
+    expect(build).toMatch(/^RUN pnpm build$/m);
+    expect(deps).toMatch(/^RUN pnpm install --frozen-lockfile --prod$/m);
+    expect(image).toMatch(/^COPY --from=deps /m);
+    expect(image).toMatch(/^USER node$/m);
+    expect(image).not.toMatch(/tsx|pnpm install|COPY --chown=node:node (apps|packages) /);
+    for (const p of workspace)
+      expect(image).toContain(`COPY --from=build --chown=node:node /app/${p}/dist ./${p}/dist`);
+  });
+
+  it('runs compiled entry points that `pnpm build` produces, in the image, compose and Kubernetes', async () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(stages[2] as string)?.[1] as string;
+    const compose = parse(read('docker-compose.yml')) as { services: Record<string, { command?: string[] }> };
+    const k8s = readdirSync(join(ROOT, 'deploy/kubernetes')).flatMap((f) =>
+      parseAllDocuments(read(`deploy/kubernetes/${f}`)).flatMap((d) => {
+        const pod = (d.toJS() as { spec?: { template?: { spec?: { containers?: { args?: string[] }[] } } } })?.spec
+          ?.template?.spec;
+        return (pod?.containers ?? []).map((c) => c.args ?? []);
+      }),
+    );
+    const commands = [
+      JSON.parse(cmd) as string[],
+      ...Object.values(compose.services).flatMap((s) => (s.command?.[0] === 'node' ? [s.command] : [])),
+      ...k8s,
+    ];
+    expect(commands.length).toBe(1 + 3 + 2);
+    await buildWorkspace();
+    for (const [node, entry, ...rest] of commands) {
+      expect(node).toBe('node');
+      expect(rest).toEqual([]);
+      expect(entry).toMatch(/^apps\/[\w-]+\/dist\/main\.js$/);
+      expect(existsSync(join(ROOT, entry as string)), entry).toBe(true);
+    }
   });
 });
 

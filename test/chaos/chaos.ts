@@ -11,6 +11,7 @@ import { signBody, toJobId } from '@rpa-bridge/core';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Proc, startProcess, waitForHttp } from '../../bench/processes.js';
+import { buildWorkspace } from '../../scripts/build.js';
 import { ENCRYPTION_KEY, writeTestRoutesFile } from '../support/receiver.js';
 import { freePort, startRedisServer } from '../support/redis-server.js';
 
@@ -24,6 +25,8 @@ const SECRET = 'chaos-secret';
 const log = (s: string) => process.stdout.write(`[chaos +${((performance.now() - T0) / 1000).toFixed(1)}s] ${s}\n`);
 const T0 = performance.now();
 
+// The services run compiled, the way the image runs them (scripts/build.ts).
+await buildWorkspace();
 const redis = await startRedisServer();
 const prefix = `{chaos-${randomUUID().slice(0, 6)}}`;
 const routesFile = writeTestRoutesFile();
@@ -32,7 +35,7 @@ const recvPort = await freePort();
 const SIM = `http://127.0.0.1:${simPort}`;
 const RECV = `http://127.0.0.1:${recvPort}`;
 
-const sim = startProcess('apps/orchestrator-sim/src/main.ts', {
+const sim = startProcess('apps/orchestrator-sim/dist/main.js', {
   SIM_PORT: String(simPort),
   SIM_HOST: '127.0.0.1',
   SIM_JOB_MS: '20',
@@ -42,7 +45,7 @@ const sim = startProcess('apps/orchestrator-sim/src/main.ts', {
   SIM_CLIENT_SECRET: 'chaos-secret',
   ROUTES_FILE: routesFile,
 });
-const receiver = startProcess('apps/receiver/src/main.ts', {
+const receiver = startProcess('apps/receiver/dist/main.js', {
   PORT: String(recvPort),
   HOST: '127.0.0.1',
   REDIS_URL: redis.url,
@@ -71,8 +74,8 @@ const workerEnv = {
   WORKER_METRICS_PORT: '0',
 };
 const workers: Proc[] = [
-  startProcess('apps/worker/src/main.ts', workerEnv),
-  startProcess('apps/worker/src/main.ts', workerEnv),
+  startProcess('apps/worker/dist/main.js', workerEnv),
+  startProcess('apps/worker/dist/main.js', workerEnv),
 ];
 await waitForHttp(`${SIM}/__sim/state`);
 await waitForHttp(`${RECV}/readyz`);
@@ -146,7 +149,7 @@ const schedule: [number, string, () => Promise<void>][] = [
       workers[0]?.child.kill('SIGKILL');
       note('worker SIGKILL');
       await new Promise((r) => setTimeout(r, 2000));
-      workers[0] = startProcess('apps/worker/src/main.ts', workerEnv);
+      workers[0] = startProcess('apps/worker/dist/main.js', workerEnv);
     },
   ],
   [
@@ -181,7 +184,7 @@ const schedule: [number, string, () => Promise<void>][] = [
       workers[1]?.child.kill('SIGKILL');
       note('worker SIGKILL');
       await new Promise((r) => setTimeout(r, 1000));
-      workers[1] = startProcess('apps/worker/src/main.ts', workerEnv);
+      workers[1] = startProcess('apps/worker/dist/main.js', workerEnv);
     },
   ],
 ];
