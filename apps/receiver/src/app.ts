@@ -18,7 +18,7 @@ import { errorResponse } from './http-errors.js';
 import { createReceiverMetrics, type ReceiverMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { registerAdminRoutes } from './routes/admin.js';
-import { registerEventRoutes } from './routes/events.js';
+import { methodNotAllowed, registerEventRoutes } from './routes/events.js';
 import { registerOperatorPage } from './routes/operator-page.js';
 
 export interface ReceiverDeps {
@@ -140,7 +140,7 @@ export function createReceiverApp(deps: ReceiverDeps): Receiver {
 
   registerOperatorPage(app, { routes: deps.routes, queuesByRoute: enqueuer.queues, audit });
 
-  app.notFound((c) => c.json({ error: 'not_found', message: 'no such endpoint' }, 404));
+  app.notFound((c) => methodNotAllowed(c) ?? c.json({ error: 'not_found', message: 'no such endpoint' }, 404));
   app.onError((err, c) => {
     if (err instanceof BridgeError) return errorResponse(c, err);
     logger.error({ err: { type: err.name, message: redactor.text(err.message) } }, 'unhandled error');

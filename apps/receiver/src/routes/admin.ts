@@ -4,7 +4,7 @@ import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type AuditTrail, BridgeError, type Redactor, redriveDeadLetters, redriveRequest } from '@rpa-bridge/core';
 import type { Queue } from 'bullmq';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { type AdminCredentials, adminAuth } from '../middleware/admin-auth.js';
 
 export const BULL_BOARD_PATH = '/admin/queues';
@@ -40,9 +40,17 @@ export function registerAdminRoutes(app: Hono, deps: AdminRouteDeps): void {
     serverAdapter,
     options: { uiConfig: { boardTitle: 'rpa-bridge' } },
   });
+  // Bull Board's routes need Hono's TrieRouter (RegExpRouter refuses them). Mounted with `app.route`
+  // they would move the whole app, webhooks included, onto that slower router; behind one wildcard
+  // route they keep to their own app. Its errors go on to the main app's error handler.
   const board = new Hono();
-  board.route('/', serverAdapter.registerPlugin());
-  app.route(BULL_BOARD_PATH, board);
+  board.route(BULL_BOARD_PATH, serverAdapter.registerPlugin());
+  board.onError((err) => {
+    throw err;
+  });
+  const toBoard = (c: Context) => board.fetch(c.req.raw, c.env);
+  app.all(BULL_BOARD_PATH, toBoard);
+  app.all(`${BULL_BOARD_PATH}/*`, toBoard);
 
   app.use('/v1/dead-letters/*', guard);
   app.post('/v1/dead-letters/redrive', async (c) => {

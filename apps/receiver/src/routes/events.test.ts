@@ -149,10 +149,26 @@ describe('POST /v1/events: the SPEC §2.2 response table', () => {
   });
 
   it('405 for other methods on the webhook path, 404 JSON elsewhere', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE', 'PATCH']) {
+      const res = await fetch(`${t.url}/webhooks/genesys`, { method });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get('allow')).toBe('POST');
+    }
     expect((await fetch(`${t.url}/v1/events`)).status).toBe(405);
     const nf = await fetch(`${t.url}/nope`);
     expect(nf.status).toBe(404);
     expect(((await nf.json()) as { error: string }).error).toBe('not_found');
+  });
+
+  it("routes webhooks on Hono's RegExpRouter to exactly one handler (Bull Board's routes kept apart)", async () => {
+    // The TrieRouter (which Bull Board's routes force) and a composed chain cost every webhook request.
+    expect((await fetch(`${t.url}/admin/queues`)).status).toBe(401); // the board is mounted (behind auth)
+    const router = t.receiver.app.router as unknown as {
+      name: string;
+      match(method: string, path: string): [unknown[]];
+    };
+    expect(router.name).toBe('SmartRouter + RegExpRouter');
+    for (const path of ['/v1/events', '/webhooks/genesys']) expect(router.match('POST', path)[0]).toHaveLength(1);
   });
 
   it('correlationId from X-Correlation-Id, else derived deterministically (UUIDv5)', async () => {

@@ -199,12 +199,17 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): (secrets:
     }
   }
 
-  for (const path of ['/v1/events', '/webhooks/genesys']) {
-    app.post(path, handler);
-    app.all(path, (c) => {
-      c.header('Allow', 'POST');
-      return c.json({ error: 'method_not_allowed', message: 'use POST' }, 405);
-    });
-  }
+  // One handler per path and method: Hono then calls it directly, without composing a middleware chain.
+  // Other methods on these paths fall through to methodNotAllowed (app.ts's notFound).
+  for (const path of WEBHOOK_PATHS) app.post(path, handler);
   return setSecrets;
+}
+
+export const WEBHOOK_PATHS: readonly string[] = ['/v1/events', '/webhooks/genesys'];
+
+/** The answer for a webhook path asked with another method than POST; undefined for any other path. */
+export function methodNotAllowed(c: Context): Response | undefined {
+  if (!WEBHOOK_PATHS.includes(c.req.path)) return undefined;
+  c.header('Allow', 'POST');
+  return c.json({ error: 'method_not_allowed', message: 'use POST' }, 405);
 }
