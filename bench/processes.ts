@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..');
@@ -14,15 +15,23 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/** The image's NODE_OPTIONS (V8 heap tuning), so the bench runs every server as production runs the receiver. */
+export function imageNodeOptions(): string {
+  const env = /^ENV .*\bNODE_OPTIONS=(\S+)/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  if (!env) throw new Error('the Dockerfile sets no NODE_OPTIONS');
+  return env[1] as string;
+}
+
 /**
  * Starts an entry point as its own process (own event loop, as in production):
- * a compiled `dist/*.js` as production runs it, or a `.ts` source through tsx.
+ * a compiled `dist/*.js` as the image runs it (its NODE_OPTIONS too), or a `.ts` source through tsx.
  */
 export function startProcess(file: string, env: Record<string, string | undefined>): Proc {
-  const args = file.endsWith('.ts') ? ['--conditions=source', '--import', 'tsx', file] : [file];
+  const compiled = !file.endsWith('.ts');
+  const args = compiled ? [file] : ['--conditions=source', '--import', 'tsx', file];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...(compiled ? { NODE_OPTIONS: imageNodeOptions() } : {}), ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   running.add(child);

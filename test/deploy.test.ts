@@ -163,6 +163,8 @@ describe('Dockerfile and process commands', () => {
     expect(deps).toMatch(/^RUN pnpm install --frozen-lockfile --prod$/m);
     expect(image).toMatch(/^COPY --from=deps /m);
     expect(image).toMatch(/^USER node$/m);
+    // V8's young generation sized for the receiver's allocation rate; `pnpm bench` runs every server with it
+    expect(image).toMatch(/^ENV .*\bNODE_OPTIONS=--max-semi-space-size=\d+$/m);
     expect(image).not.toMatch(/tsx|pnpm install|COPY --chown=node:node (apps|packages) /);
     for (const p of workspace)
       expect(image).toContain(`COPY --from=build --chown=node:node /app/${p}/dist ./${p}/dist`);
