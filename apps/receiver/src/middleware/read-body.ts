@@ -11,12 +11,13 @@ export function readRequestBody(
   req: Request,
   limit: number,
 ): Promise<Uint8Array> {
-  return incoming && typeof incoming.on === 'function' ? readIncoming(incoming, req, limit) : readBody(req, limit);
+  return incoming && typeof incoming.on === 'function' ? readIncoming(incoming, limit) : readBody(req, limit);
 }
 
-function readIncoming(incoming: IncomingMessage, req: Request, limit: number): Promise<Uint8Array> {
-  const declared = req.headers.get('content-length');
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) return Promise.reject(tooLarge(limit));
+function readIncoming(incoming: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const declared = incoming.headers['content-length'];
+  if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limit)
+    return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -36,8 +37,8 @@ function readIncoming(incoming: IncomingMessage, req: Request, limit: number): P
       }
       chunks.push(chunk);
     };
+    // No cleanup on success: the request is done and its listeners go with it.
     const onEnd = () => {
-      cleanup();
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     };
     const onError = (err: Error) => {

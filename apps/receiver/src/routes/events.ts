@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { HttpBindings } from '@hono/node-server';
 import type { Span } from '@opentelemetry/api';
 import {
@@ -56,6 +57,21 @@ interface Outcome {
   route?: Route;
 }
 
+/**
+ * Reads request headers from Node's own parsed object when there is one (a
+ * property read each; the fetch Headers view validates and normalises the name
+ * on every call), else from the fetch Request. Node joins repeated headers
+ * with ", " as Headers.get does, except the few it keeps only the first of.
+ */
+function headerReader(c: Context, incoming: IncomingMessage | undefined): (name: string) => string | undefined {
+  if (!incoming?.headers) return (name) => c.req.header(name);
+  const headers = incoming.headers;
+  return (name) => {
+    const value = headers[name];
+    return typeof value === 'string' ? value : value?.join(', ');
+  };
+}
+
 const fail = (code: ConstructorParameters<typeof BridgeError>[0], message: string) => new BridgeError(code, message);
 
 export interface RotatingSecrets {
@@ -79,7 +95,8 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): (secrets:
 
   /** Every check in SPEC §2.2 order; cheap header checks before the body is read. */
   async function ingest(c: Context, state: Outcome): Promise<Response> {
-    const h = (name: string) => c.req.header(name);
+    const incoming = (c.env as HttpBindings | undefined)?.incoming;
+    const h = headerReader(c, incoming);
     if (!isAllowed(deps.peerAddress(c), h('x-forwarded-for'), auth.allowedIps, auth.trustedProxies)) {
       throw fail('forbidden', 'the source address is not allowed');
     }
@@ -93,7 +110,7 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): (secrets:
     if (!isJsonContentType(h('content-type'))) {
       throw fail('unsupported_media_type', 'the body must be application/json');
     }
-    const bytes = await readRequestBody((c.env as HttpBindings | undefined)?.incoming, c.req.raw, deps.maxBodyBytes);
+    const bytes = await readRequestBody(incoming, c.req.raw, deps.maxBodyBytes);
     if (verifySignature && !verifySignature(bytes, signatures)) {
       throw fail('unauthorized', 'the signature does not match the body');
     }
@@ -108,9 +125,9 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): (secrets:
     state.route = route;
     const inputs = mapInputs(route, event);
     const sealed: Record<string, string> = {};
-    for (const [name, value] of Object.entries(inputs.sensitive)) {
+    for (const name in inputs.sensitive) {
       if (!cipher) throw new Error('a route marks inputs sensitive but no ENCRYPTION_KEY is loaded');
-      sealed[name] = cipher.encrypt(value);
+      sealed[name] = cipher.encrypt(inputs.sensitive[name] as string);
     }
     const cached = enqueuer.backlog(route); // a number while cached: no await, no extra microtask
     if ((typeof cached === 'number' ? cached : await cached) > deps.maxBacklog) {
