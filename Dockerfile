@@ -3,7 +3,7 @@
 # The build stage compiles the TypeScript (scripts/build.ts); the image holds the
 # compiled dist/ and production dependencies only, and runs as a non-root user.
 
-FROM node:20-bookworm-slim AS build
+FROM node:20-bookworm-slim AS manifests
 RUN npm install -g pnpm@10.34.9
 WORKDIR /app
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
@@ -12,21 +12,15 @@ COPY packages/uipath-client/package.json packages/uipath-client/
 COPY apps/receiver/package.json apps/receiver/
 COPY apps/worker/package.json apps/worker/
 COPY apps/orchestrator-sim/package.json apps/orchestrator-sim/
+
+FROM manifests AS build
 RUN pnpm install --frozen-lockfile
 COPY scripts ./scripts
 COPY packages ./packages
 COPY apps ./apps
 RUN pnpm build
 
-FROM node:20-bookworm-slim AS deps
-RUN npm install -g pnpm@10.34.9
-WORKDIR /app
-COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
-COPY packages/core/package.json packages/core/
-COPY packages/uipath-client/package.json packages/uipath-client/
-COPY apps/receiver/package.json apps/receiver/
-COPY apps/worker/package.json apps/worker/
-COPY apps/orchestrator-sim/package.json apps/orchestrator-sim/
+FROM manifests AS deps
 RUN pnpm install --frozen-lockfile --prod
 
 FROM node:20-bookworm-slim

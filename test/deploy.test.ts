@@ -149,6 +149,8 @@ describe('Dockerfile and process commands', () => {
   const stages = read('Dockerfile')
     .split(/^FROM /m)
     .slice(1);
+  const stage = (name: string) => stages.find((s) => s.split('\n')[0]?.endsWith(` AS ${name}`)) ?? '';
+  const image = stages.at(-1) ?? '';
   const workspace = ['packages', 'apps'].flatMap((g) =>
     readdirSync(join(ROOT, g), { withFileTypes: true })
       .filter((d) => d.isDirectory())
@@ -156,8 +158,11 @@ describe('Dockerfile and process commands', () => {
   );
 
   it('compiles in a build stage and ships dist/ with production dependencies only, as a non-root user', () => {
-    expect(stages).toHaveLength(3);
-    const [build, deps, image] = stages as [string, string, string];
+    const [manifests, build, deps] = ['manifests', 'build', 'deps'].map(stage) as [string, string, string];
+    expect(manifests).toMatch(/^COPY package\.json pnpm-lock\.yaml /m);
+    // both install from the same manifests stage
+    expect(build.split('\n')[0]).toBe('manifests AS build');
+    expect(deps.split('\n')[0]).toBe('manifests AS deps');
     expect(build).toMatch(/^RUN pnpm install --frozen-lockfile$/m);
     expect(build).toMatch(/^RUN pnpm build$/m);
     expect(deps).toMatch(/^RUN pnpm install --frozen-lockfile --prod$/m);
@@ -171,7 +176,7 @@ describe('Dockerfile and process commands', () => {
   });
 
   it('runs compiled entry points that `pnpm build` produces, in the image, compose and Kubernetes', async () => {
-    const cmd = /^CMD (\[.*\])$/m.exec(stages[2] as string)?.[1] as string;
+    const cmd = /^CMD (\[.*\])$/m.exec(image)?.[1] as string;
     const compose = parse(read('docker-compose.yml')) as { services: Record<string, { command?: string[] }> };
     const k8s = readdirSync(join(ROOT, 'deploy/kubernetes')).flatMap((f) =>
       parseAllDocuments(read(`deploy/kubernetes/${f}`)).flatMap((d) => {
