@@ -37,7 +37,8 @@ end
 -- BullMQ bumps the id counter once per add, custom id or not
 rcall('INCRBY', KEYS[3], n)
 local out = {}
-local added = false
+-- ids of the jobs this call creates, pushed to the wait list in one LPUSH at the end
+local added = {}
 for i = 1, n do
   local jobKey, auditKey = KEYS[5 + 2 * i], KEYS[6 + 2 * i]
   local a = 12 + (i - 1) * 4
@@ -52,17 +53,19 @@ for i = 1, n do
     local opts = optsHead .. '"jobId":"' .. jobId .. '"' .. ARGV[a + 4] .. '}'
     rcall('HSET', jobKey, 'name', name, 'data', ARGV[a + 2], 'opts', opts, 'timestamp', ts, 'delay', 0, 'priority', 0)
     rcall('XADD', eventsKey, '*', 'event', 'added', 'jobId', jobId, 'name', name)
-    rcall('LPUSH', waitKey, jobId)
     rcall('XADD', eventsKey, 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', jobId)
     length = rcall('RPUSH', auditKey, received, ARGV[9] .. at .. ARGV[10])
-    added = true
+    added[#added + 1] = jobId
     out[i] = 1
   end
   if length > keep then rcall('LTRIM', auditKey, -keep, -1) end
   rcall('PEXPIRE', auditKey, ttl)
 end
--- BullMQ's isQueuePausedOrMaxed + addBaseMarkerIfNeeded: wake a worker unless paused or at its global concurrency
-if added then
+if #added > 0 then
+  -- One LPUSH of all ids leaves the list as one LPUSH per job would (each pushed left in turn),
+  -- for one command's execution and AOF record instead of one per job.
+  rcall('LPUSH', waitKey, unpack(added))
+  -- BullMQ's isQueuePausedOrMaxed + addBaseMarkerIfNeeded: wake a worker unless paused or at its global concurrency
   local meta = rcall('HMGET', metaKey, 'paused', 'concurrency')
   local held = meta[1] or (meta[2] and rcall('LLEN', KEYS[6]) >= tonumber(meta[2]))
   if not held then rcall('ZADD', KEYS[5], 0, '0') end
