@@ -13,8 +13,9 @@ export interface ReceiverMetrics {
 }
 
 /**
- * prom-client hashes the label object on every call; the label sets here are
- * few (statuses × outcomes × routes), so each labelled child is looked up once.
+ * `labels()` builds and validates a label object on every call; the label sets
+ * here are few (statuses × outcomes × routes), so each child is made once.
+ * (prom-client still hashes the labels on each inc/observe of a child.)
  */
 function childCache<T>(make: (key: string) => T): (key: string) => T {
   const children = new Map<string, T>();

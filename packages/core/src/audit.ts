@@ -40,7 +40,7 @@ export const auditKeyForJobId = (prefix: string, jobId: string): string => `${pr
 export interface AuditTrail {
   record(correlationId: string, ...entries: Omit<AuditEntry, 'at'>[]): Promise<void>;
   read(correlationId: string): Promise<AuditEntry[]>;
-  /** Serialises entries exactly as `record` stores them (for atomic writes in scripts). */
+  /** Serialises an entry exactly as `record` stores it (scripts use `template`, which is checked against this). */
   serialise(entry: Omit<AuditEntry, 'at'>, at?: Date): string;
   /**
    * `serialise` for an entry fixed in advance, split around its time: the
