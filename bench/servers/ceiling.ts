@@ -3,7 +3,9 @@
  * stack — read the body, check the API key and HMAC, parse the JSON, and write
  * each turn's events to Redis in one Lua call (no BullMQ, no schema, no audit,
  * no metrics). `pnpm bench` runs it beside the bare handler and the receiver,
- * so the table shows how much of the gap any receiver could close.
+ * so the table shows how much of the gap any receiver could close. One call per
+ * turn, not one per eight jobs as the receiver writes: these writes are so small
+ * that chunking only adds calls (~7 % slower here).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';

@@ -2,7 +2,7 @@ import { toJobId } from '@rpa-bridge/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { flatEvent, post, startTestReceiver, type TestReceiver, testRoutes } from '../../../test/support/receiver.js';
 import { type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
-import { MAX_BATCH } from './enqueue.js';
+import { WRITE_BATCH } from './enqueue.js';
 
 describe('concurrent duplicate deliveries', () => {
   let t: TestReceiver;
@@ -27,7 +27,7 @@ describe('concurrent duplicate deliveries', () => {
 });
 
 describe('a burst bigger than one write script', () => {
-  it('600 adds in one event-loop turn (3 scripts) and 100 repeats: 600 accepted, 100 duplicates, one job each', async () => {
+  it('600 adds in one event-loop turn (many scripts) and 100 repeats: 600 accepted, 100 duplicates, one job each', async () => {
     const t = await startTestReceiver({ redisUrl: inject('redisUrl') });
     try {
       const route = testRoutes()[0];
@@ -42,8 +42,8 @@ describe('a burst bigger than one write script', () => {
         inputs: { n: i },
         sealed: {},
       });
-      expect(MAX_BATCH * 2).toBeLessThan(600);
-      // All calls start in the same turn, so they form one batch that is split into scripts of MAX_BATCH.
+      expect(WRITE_BATCH * 2).toBeLessThan(600);
+      // All calls start in the same turn; each WRITE_BATCH of them goes out as one script while the rest are added.
       const outcomes = await Promise.all([
         ...Array.from({ length: 600 }, (_, i) => t.receiver.enqueuer.enqueue(route, fields(i))),
         ...Array.from({ length: 100 }, (_, i) => t.receiver.enqueuer.enqueue(route, fields(i * 6))),
@@ -51,6 +51,9 @@ describe('a burst bigger than one write script', () => {
       expect(outcomes.filter((o) => o === 'accepted')).toHaveLength(600);
       expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(100);
       expect(await t.inspect.llen(`${t.prefix}:${route.name}:wait`)).toBe(600);
+      // Scripts go out in the order their requests came: the oldest job is at the list's right end, where workers take.
+      const wait = await t.inspect.lrange(`${t.prefix}:${route.name}:wait`, 0, -1);
+      expect(wait).toEqual(Array.from({ length: 600 }, (_, i) => toJobId(fields(599 - i).correlationId)));
       const trail = (await t.receiver.audit.read(fields(6).correlationId)).map((e) => e.type);
       expect(trail).toEqual(['received', 'enqueued', 'received', 'duplicate']);
     } finally {

@@ -18,8 +18,16 @@ import { createJobWriter, type JobToWrite, type JobWriter } from './job-writer.j
 export type EnqueueOutcome = 'accepted' | 'duplicate';
 
 const BACKLOG_REFRESH_MS = 100;
-/** Jobs per write script: bounds how long one script holds Redis (~20 µs a job) under a burst. */
-export const MAX_BATCH = 256;
+/**
+ * A route's batch is written as soon as it holds this many jobs, while the
+ * event loop is still reading the turn's other requests, so Redis works on it
+ * alongside instead of after the turn; what is left goes at the end of the
+ * turn. At 100 connections on two cores the machine went from ~83 % to ~88 %
+ * busy and req/s rose in 6 of 8 interleaved pairs (median ~+4 %) against one
+ * script per turn, which carried ~24 jobs; 4 and 16 measured like 8. It also
+ * bounds how long one script holds Redis (~20 µs a job).
+ */
+export const WRITE_BATCH = 8;
 /** Above this share of MAX_BACKLOG every request reads the backlog from Redis. */
 const BACKLOG_EXACT_ABOVE = 0.5;
 
@@ -150,20 +158,16 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
   const key = (route: Route, suffix: string) => `${opts.prefix}:${queueNameFor(route)}:${suffix}`;
 
   /**
-   * Requests that arrive in the same event-loop turn are written together, in
-   * one script call per route (job-writer.ts): the round trip and the script
-   * call are shared. Under light load a batch is one request.
+   * Requests that arrive in the same event-loop turn are written together, up
+   * to WRITE_BATCH per script call and route (job-writer.ts): the round trip
+   * and the script call are shared. Under light load a batch is one request.
    */
   const batches = new Map<string, PendingAdd[]>();
   let flushScheduled = false;
   function flushAll() {
     flushScheduled = false;
-    const ready = [...batches];
+    for (const [routeName, items] of batches) void flush(writers.get(routeName) as JobWriter, items);
     batches.clear();
-    for (const [routeName, items] of ready) {
-      const write = writers.get(routeName) as JobWriter;
-      for (let i = 0; i < items.length; i += MAX_BATCH) void flush(write, items.slice(i, i + MAX_BATCH));
-    }
   }
   async function flush(write: JobWriter, items: PendingAdd[]) {
     // One timer per batch, not per request: whatever Redis has not answered by then is `unavailable`.
@@ -233,7 +237,10 @@ export function createEnqueuer(opts: EnqueuerOptions): Enqueuer {
             resolve,
             reject,
           });
-          if (!flushScheduled) {
+          if (batch.length >= WRITE_BATCH) {
+            batches.delete(route.name);
+            void flush(writers.get(route.name) as JobWriter, batch);
+          } else if (!flushScheduled) {
             flushScheduled = true;
             setImmediate(flushAll);
           }
