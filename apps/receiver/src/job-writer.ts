@@ -3,7 +3,8 @@ import { AUDIT_MAX_ENTRIES, type AuditTemplate, auditKeyForJobId, SpanKind, TRAC
 import type { Redis } from 'ioredis';
 
 /**
- * Writes one event-loop turn's start jobs in a single script: each job in
+ * Writes a batch of start jobs (enqueue.ts: up to WRITE_BATCH from one
+ * event-loop turn) in a single script: each job in
  * BullMQ's own storage layout (what `Queue.add` with a custom jobId writes:
  * the job hash, the wait list, the worker marker, the `added`/`waiting`/
  * `duplicated` events), plus its audit entries, atomically with the check
