@@ -136,20 +136,27 @@ export function createJobWriter(opts: JobWriterOptions): JobWriter {
       AUDIT_MAX_ENTRIES,
       ...head,
     ];
-    const spans = opts.tracing ? jobs.map((j) => producerSpan(spanName, j.ctx)) : undefined;
-    jobs.forEach((j, i) => {
-      // The script splices the id into JSON unescaped: only toJobId's alphabet may pass.
-      if (!SAFE_JOB_ID.test(j.jobId)) throw new Error(`job id ${JSON.stringify(j.jobId)} is not from toJobId`);
-      argv.push(j.jobId, j.data, j.receivedAt, spans ? telemetryOption(spans[i] as ProducerSpan) : '');
-    });
+    const spans: ProducerSpan[] = [];
+    // Spans start inside the try, so a refused id still ends the ones already started.
     try {
+      for (const j of jobs) {
+        // The script splices the id into JSON unescaped: only toJobId's alphabet may pass.
+        if (!SAFE_JOB_ID.test(j.jobId)) throw new Error(`job id ${JSON.stringify(j.jobId)} is not from toJobId`);
+        let tm = '';
+        if (opts.tracing) {
+          const span = producerSpan(spanName, j.ctx);
+          spans.push(span);
+          tm = telemetryOption(span);
+        }
+        argv.push(j.jobId, j.data, j.receivedAt, tm);
+      }
       const created = await redis.rpaWriteJobs(fixedKeys.length, ...fixedKeys, ...argv);
       return created.map((c) => c === 1);
     } catch (err) {
-      for (const s of spans ?? []) s.span.setStatus({ code: SpanStatusCode.ERROR, message: 'write failed' });
+      for (const s of spans) s.span.setStatus({ code: SpanStatusCode.ERROR, message: 'write failed' });
       throw err;
     } finally {
-      for (const s of spans ?? []) s.span.end();
+      for (const s of spans) s.span.end();
     }
   };
 }
