@@ -119,6 +119,7 @@ function candidateOf(body: Record<string, unknown>): Candidate {
   }
   if (form === 'notification') return fromNotification(body, '', {});
   const own = (k: keyof InteractionEvent) => (Object.hasOwn(body, k) ? body[k] : undefined);
+  const metadata = own('metadata');
   const fields = {
     eventType: own('eventType'),
     timestamp: own('timestamp'),
@@ -126,7 +127,7 @@ function candidateOf(body: Record<string, unknown>): Candidate {
     interactionId: own('interactionId'),
     userId: own('userId'),
     correlationId: own('correlationId'),
-    metadata: Object.hasOwn(body, 'metadata') && body.metadata !== undefined ? body.metadata : {},
+    metadata: metadata === undefined ? {} : metadata, // null stays, for the schema to refuse
   };
   return { form, fields, sources: FLAT_SOURCES };
 }
