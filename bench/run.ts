@@ -19,6 +19,7 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { buildWorkspace } from '../scripts/build.js';
 import { freePort, startRedisServer } from '../test/support/redis-server.js';
+import { ownCpuMs, processCpuMs } from './cpu.js';
 import { ROOT, startProcess, waitForHttp } from './processes.js';
 
 const { values: flags } = parseArgs({
@@ -61,7 +62,7 @@ async function cannon(
   url: string,
   seconds: number,
   connections: number,
-): Promise<{ rps: number; p50: number; p99: number; non2xx: number; accepted: number }> {
+): Promise<{ rps: number; p50: number; p99: number; non2xx: number; accepted: number; requests: number }> {
   const result = await autocannon({
     url: `${url}/v1/events`,
     method: 'POST',
@@ -90,7 +91,42 @@ async function cannon(
     p99: result.latency.p99,
     non2xx: result.non2xx + result.errors,
     accepted: result['2xx'],
+    requests: result.requests.total,
   };
+}
+
+interface Cpu {
+  /** CPU µs per request of the server, of Redis (AOF-rewrite children included) and of this process, the load generator. */
+  serverUs: number;
+  redisUs: number;
+  loadUs: number;
+}
+interface CpuMark {
+  pid: number | undefined;
+  redisPid: number | undefined;
+  server?: number;
+  redis?: number;
+  load: number;
+}
+const cpuNow = (pid: number | undefined, redisPid: number | undefined): CpuMark => ({
+  pid,
+  redisPid,
+  server: processCpuMs(pid),
+  redis: processCpuMs(redisPid, true),
+  load: ownCpuMs(),
+});
+/**
+ * CPU µs per request since `m` (NaN where unknown). Waits for an AOF rewrite
+ * the run started: the run's writes caused it, and a child's CPU is counted
+ * once it is reaped.
+ */
+async function cpuPerRequest(m: CpuMark, store: Redis, requests: number): Promise<Cpu> {
+  const load = ownCpuMs() - m.load;
+  const server = (processCpuMs(m.pid) ?? Number.NaN) - (m.server ?? Number.NaN);
+  while (/aof_rewrite_in_progress:1/.test(await store.info('persistence'))) await new Promise((r) => setTimeout(r, 50));
+  const redis = (processCpuMs(m.redisPid, true) ?? Number.NaN) - (m.redis ?? Number.NaN);
+  const us = (ms: number) => (ms * 1000) / requests;
+  return { serverUs: us(server), redisUs: us(redis), loadUs: us(load) };
 }
 
 /** Empties Redis and rewrites its AOF, waiting until the rewrite is done. */
@@ -129,11 +165,13 @@ async function receiverVsBare() {
   const store = new Redis(REDIS_URL);
   let lastRun = 0;
   const servers = [
-    { name: 'bare', url: `http://127.0.0.1:${barePort}` },
-    { name: 'receiver', url: `http://127.0.0.1:${recvPort}` },
-    { name: 'bound', url: `http://127.0.0.1:${ceilingPort}` },
+    { name: 'bare', url: `http://127.0.0.1:${barePort}`, pid: bare.child.pid },
+    { name: 'receiver', url: `http://127.0.0.1:${recvPort}`, pid: receiver.child.pid },
+    { name: 'bound', url: `http://127.0.0.1:${ceilingPort}`, pid: ceiling.child.pid },
   ] as const;
-  type Result = Awaited<ReturnType<typeof cannon>>;
+  // Redis's CPU is only ours to read when the bench started it (not with REDIS_URL).
+  const redisPid = redisServer ? Number(/process_id:(\d+)/.exec(await store.info('server'))?.[1]) : undefined;
+  type Result = Awaited<ReturnType<typeof cannon>> & Cpu;
   const results: { connections: number; bare: Result; receiver: Result; bound: Result; ratio: number }[] = [];
   for (const connections of flags.connections.split(',').map(Number)) {
     log(`(a) ${connections} connections: warming up`);
@@ -144,7 +182,9 @@ async function receiverVsBare() {
         log(`(a) ${connections} connections, round ${round}: ${s.name}`);
         // Every run starts from the same empty store and compacted AOF, so no row pays for an earlier row's data.
         await resetStore(store);
-        const r = await cannon(s.url, seconds, connections);
+        const before = cpuNow(s.pid, redisPid);
+        const run = await cannon(s.url, seconds, connections);
+        const r = { ...run, ...(await cpuPerRequest(before, store, run.requests)) };
         if (s.name === 'receiver') {
           const jobs = await store.llen(`${prefix}:bench-account-update:wait`);
           // Every event is new, so every 2xx is a 202 that left its job; requests cut off when the run
@@ -165,6 +205,10 @@ async function receiverVsBare() {
         p99: rs.reduce((s, x) => s + x.p99, 0) / rs.length,
         non2xx: rs.reduce((s, x) => s + x.non2xx, 0),
         accepted: rs.reduce((s, x) => s + x.accepted, 0),
+        requests: rs.reduce((s, x) => s + x.requests, 0),
+        serverUs: rs.reduce((s, x) => s + x.serverUs, 0) / rs.length,
+        redisUs: rs.reduce((s, x) => s + x.redisUs, 0) / rs.length,
+        loadUs: rs.reduce((s, x) => s + x.loadUs, 0) / rs.length,
       };
     };
     const bare = avg('bare');
@@ -373,11 +417,11 @@ if (a)
       '',
       `### (a) Ingest: receiver vs a bare Hono JSON POST (autocannon, 2 × ${a.seconds} s per server and connection count, interleaved)`,
       '',
-      '| connections | server | req/s | p50 ms | p99 ms | non-2xx | ÷ bare |',
-      '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+      '| connections | server | req/s | p50 ms | p99 ms | non-2xx | ÷ bare | CPU µs/request: server · Redis · load generator |',
+      '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...a.results.flatMap((r) => {
         const row = (name: string, x: typeof r.bare) =>
-          `| ${r.connections} | ${name} | ${f(x.rps)} | ${f(x.p50, 1)} | ${f(x.p99, 1)} | ${x.non2xx} | ${f(x.rps / r.bare.rps, 2)} |`;
+          `| ${r.connections} | ${name} | ${f(x.rps)} | ${f(x.p50, 1)} | ${f(x.p99, 1)} | ${x.non2xx} | ${f(x.rps / r.bare.rps, 2)} | ${[x.serverUs, x.redisUs, x.loadUs].map((v) => (Number.isFinite(v) ? f(v) : '–')).join(' · ')} |`;
         return [
           row('bare Hono JSON POST', r.bare),
           row('**receiver**: API key + HMAC + zod + route + durable enqueue + audit', r.receiver),
