@@ -123,21 +123,26 @@ const cpuNow = (pid: number | undefined, redisPid: number | undefined): CpuMark 
 async function cpuPerRequest(m: CpuMark, store: Redis, requests: number): Promise<Cpu> {
   const load = ownCpuMs() - m.load;
   const server = (processCpuMs(m.pid) ?? Number.NaN) - (m.server ?? Number.NaN);
-  while (/aof_rewrite_in_progress:1/.test(await store.info('persistence'))) await new Promise((r) => setTimeout(r, 50));
+  await rewriteDone(store);
   const redis = (processCpuMs(m.redisPid, true) ?? Number.NaN) - (m.redis ?? Number.NaN);
   const us = (ms: number) => (ms * 1000) / requests;
   return { serverUs: us(server), redisUs: us(redis), loadUs: us(load) };
 }
 
+const rewriting = async (redis: Redis) =>
+  /aof_rewrite_in_progress:1|aof_rewrite_scheduled:1/.test(await redis.info('persistence'));
+/** Waits until no AOF rewrite is running or scheduled. */
+async function rewriteDone(redis: Redis) {
+  while (await rewriting(redis)) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** Empties Redis and rewrites its AOF, waiting until the rewrite is done. */
 async function resetStore(redis: Redis) {
   await redis.flushall();
-  const rewriting = async () =>
-    /aof_rewrite_in_progress:1|aof_rewrite_scheduled:1/.test(await redis.info('persistence'));
-  while (await rewriting()) await new Promise((r) => setTimeout(r, 50));
+  await rewriteDone(redis);
   await redis.bgrewriteaof();
   do await new Promise((r) => setTimeout(r, 50));
-  while (await rewriting());
+  while (await rewriting(redis));
 }
 
 async function receiverVsBare() {
