@@ -27,6 +27,8 @@ FROM node:20-bookworm-slim
 # A larger young generation: the receiver allocates ~25 KB per request, and with V8's default
 # 16 MB semi-space it paused for a scavenge every ~45 ms (~6 % of its time); ~4-5 % more req/s
 # measured with 32 MB (docs/benchmarks.md), for up to ~64 MB more memory per process.
+# The receiver also turns off allocation-site pretenuring, from code (apps/receiver/src/heap-tuning.ts):
+# NODE_OPTIONS refuses that flag.
 ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=32
 WORKDIR /app
 COPY --from=deps --chown=node:node /app ./

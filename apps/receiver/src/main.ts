@@ -11,8 +11,11 @@ import {
   watchSecretRotations,
 } from '@rpa-bridge/core';
 import { createReceiverApp } from './app.js';
+import { tuneHeap } from './heap-tuning.js';
 import { adminEnabled } from './middleware/admin-auth.js';
 import { createProducerRedis } from './redis.js';
+
+tuneHeap();
 
 function fatal(err: unknown): never {
   const message = err instanceof BridgeError ? err.message : String((err as Error)?.stack ?? err);

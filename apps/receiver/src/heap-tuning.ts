@@ -1,0 +1,25 @@
+import { setFlagsFromString } from 'node:v8';
+
+/**
+ * Turns off V8's allocation-site pretenuring for this process.
+ *
+ * V8 watches which allocation sites' objects survive scavenges and, past a
+ * threshold, allocates that site's objects in the old generation from then
+ * on. Under load, some receiver processes had a per-request site promoted so:
+ * ~3 KB a request went straight to old space (40 MB/s instead of ~2.5), a
+ * mark-compact every ~2 s, scavenges 8 ms instead of 3, thousands of page
+ * faults a second, and ~25 % more CPU a request, for as long as the process
+ * lived. Seen in 6 of 15 process-rounds at 100 connections, in none of 15
+ * with the flag; its runs measured the same otherwise (docs/benchmarks.md).
+ * The receiver's objects are per request or per process, so the heuristic
+ * has nothing to win here.
+ *
+ * Set from code because NODE_OPTIONS refuses V8 flags outside a short list,
+ * and this way it holds however the receiver is started (image, compose,
+ * Kubernetes, bench). V8 reads it at each scavenge, so setting it at start-up
+ * takes effect; it ignores a flag it does not know, so heap-tuning.test.ts
+ * checks that this Node's V8 still knows it.
+ */
+export function tuneHeap(): void {
+  setFlagsFromString('--no-allocation-site-pretenuring');
+}
