@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseRoutes } from '@rpa-bridge/core';
+import { defaultJobOptions, parseRoutes, START_JOB, type StartJobData } from '@rpa-bridge/core';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
@@ -8,6 +8,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { createReceiverMetrics } from '../apps/receiver/src/metrics.js';
 import { createWorkerMetrics } from '../apps/worker/src/metrics.js';
 import { buildWorkspace } from '../scripts/build.js';
+import { startRedisServer } from './support/redis-server.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -55,6 +56,43 @@ describe('docker-compose.yml', () => {
     expect(cmd).toContain('--appendonly yes');
     expect(cmd).toContain('--maxmemory-policy noeviction');
     expect((compose.services.worker as { deploy: { replicas: number } }).deploy.replicas).toBeGreaterThanOrEqual(2);
+  });
+
+  it("keeps a start job's hash a compact listpack, which Redis's default settings do not", async () => {
+    const server = await startRedisServer(); // with compose's arguments
+    const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+    const queue = new Queue('encoding-probe', { connection: redis, prefix: '{t-encoding}' });
+    // A start job as the receiver writes it: its data and options are each well over Redis's 64-byte default.
+    const correlationId = 'bench-bece0a46-b2bf-4793-b170-0b94a8bd917d';
+    const data: StartJobData = {
+      v: 1,
+      route: 'account-update',
+      correlationId,
+      eventType: 'interaction.completed',
+      eventTimestamp: '2026-12-04T23:49:11.926Z',
+      receivedAt: '2026-12-04T23:49:11.928Z',
+      inputs: { ContactId: '89a7d5c2-1b3e-4f9a-8d2c-6e7f8a9b0c1d', CorrelationId: correlationId, reason: 'update' },
+      sealed: {},
+    };
+    const opts = defaultJobOptions({ dedupeTtlMs: 86_400_000, attempts: 8 });
+    const encodingOf = async (id: string) => {
+      await queue.add(START_JOB, data, { ...opts, jobId: id });
+      return [
+        await redis.object('ENCODING', `{t-encoding}:encoding-probe:${id}`),
+        await redis.memory('USAGE', `{t-encoding}:encoding-probe:${id}`, 'SAMPLES', 0),
+      ];
+    };
+    try {
+      const [compact, compactBytes] = await encodingOf('c-compose');
+      await redis.config('SET', 'hash-max-listpack-value', '64'); // Redis's default
+      const [table, tableBytes] = await encodingOf('c-default');
+      expect([compact, table]).toEqual(['listpack', 'hashtable']);
+      expect(Number(compactBytes)).toBeLessThan(Number(tableBytes) * 0.8);
+    } finally {
+      await queue.close();
+      redis.disconnect();
+      await server.destroy();
+    }
   });
 
   it('sets only variables the code reads, and health checks hit real ports and paths', () => {

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { parse } from 'yaml';
 
 /** A free loopback TCP port. */
 export function freePort(): Promise<number> {
@@ -32,16 +33,30 @@ export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version']).status === 0;
 }
 
-/** Starts a real redis-server on loopback with AOF on and `noeviction`, as production runs it. */
+/**
+ * The arguments `docker-compose.yml` gives its redis-server (AOF, `noeviction`, encodings),
+ * so tests and the bench run Redis as production does, from one place.
+ */
+export function composeRedisArgs(): string[] {
+  const compose = parse(readFileSync(join(import.meta.dirname, '../../docker-compose.yml'), 'utf8')) as {
+    services: { redis: { command: string[] } };
+  };
+  const [bin, ...args] = compose.services.redis.command;
+  if (bin !== 'redis-server') throw new Error('docker-compose.yml: the redis command does not start redis-server');
+  return args;
+}
+
+/** Starts a real redis-server on loopback with compose's settings (AOF on, `noeviction`, …). */
 export async function startRedisServer(port?: number): Promise<RedisServer> {
   if (!hasRedisServer()) {
     throw new Error('redis-server is not installed: apt-get install -y redis-server (or set REDIS_URL)');
   }
-  const p = port ?? (await freePort());
+  let p = port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'rpa-redis-'));
   let child: ChildProcess | undefined;
-  const start = async () => {
-    child = spawn(
+  /** Resolves once this child answers on `p`; false when it exited first (the port was taken meanwhile). */
+  const launch = async (): Promise<boolean> => {
+    const c = spawn(
       'redis-server',
       [
         '--port',
@@ -50,19 +65,19 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
         '127.0.0.1',
         '--dir',
         dir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'everysec',
+        ...composeRedisArgs(),
+        // No RDB snapshots: a snapshot's fork in the middle of a test or bench run only adds noise; AOF
+        // is what durability rests on. (Later arguments win, so this holds whatever compose says.)
         '--save',
         '',
-        '--maxmemory-policy',
-        'noeviction',
       ],
       { stdio: 'ignore' },
     );
+    child = c;
     const deadline = Date.now() + 10_000;
     for (;;) {
+      if (c.exitCode !== null || c.signalCode !== null) return false;
+      if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${p}`);
       const probe = new Redis(p, '127.0.0.1', {
         lazyConnect: true,
         maxRetriesPerRequest: 0,
@@ -71,14 +86,20 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
       probe.on('error', () => {});
       try {
         await probe.connect();
-        if ((await probe.ping()) === 'PONG') return;
+        // Another test's server may hold the port (free ports are picked, then bound, by parallel tests).
+        const pid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
+        if (pid === c.pid) return true;
       } catch {
-        if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${p}`);
-        await new Promise((r) => setTimeout(r, 50));
+        // not listening yet
       } finally {
         probe.disconnect();
       }
+      await new Promise((r) => setTimeout(r, 50));
     }
+  };
+  /** A restart keeps its port (the tests hold its URL). */
+  const start = async () => {
+    if (!(await launch())) throw new Error(`redis-server could not listen on port ${p}`);
   };
   const stop = async (hard = false) => {
     const c = child;
@@ -87,7 +108,11 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
     c.kill(hard ? 'SIGKILL' : 'SIGTERM');
     await exited;
   };
-  await start();
+  // A port picked here may be taken by the time redis-server binds it: pick another.
+  for (let attempt = 1; !(await launch()); attempt++) {
+    if (port !== undefined || attempt === 5) throw new Error(`redis-server could not listen on port ${p}`);
+    p = await freePort();
+  }
   return {
     port: p,
     url: `redis://127.0.0.1:${p}`,
