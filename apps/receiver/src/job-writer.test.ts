@@ -118,6 +118,23 @@ describe('job writer: BullMQ layout', () => {
     await Promise.all([viaBullmq.close(), written.close()]);
   });
 
+  it('a queue at its global concurrency gets the job but no marker, as with Queue.add', async () => {
+    const viaBullmq = new Queue('maxed-added', { connection: redis, prefix });
+    const written = new Queue('maxed-written', { connection: redis, prefix });
+    for (const q of [viaBullmq, written]) {
+      await q.setGlobalConcurrency(1);
+      await redis.lpush(`${prefix}:${q.name}:active`, 'c-held'); // one job in flight, as a worker would hold it
+    }
+    const d = startData(`cid-${randomUUID()}`);
+    await viaBullmq.add(START_JOB, d, { ...jobOptions, jobId: toJobId(d.correlationId) });
+    await writerFor('maxed-written')([toWrite(d)]);
+    const [expected, actual] = [await snapshot('maxed-added'), await snapshot('maxed-written')];
+    expect(actual.marker).toEqual([]);
+    expect(actual.wait).toHaveLength(1);
+    expect(actual).toEqual(expected);
+    await Promise.all([viaBullmq.close(), written.close()]);
+  });
+
   it('a BullMQ Worker runs a written job with its data and options', async () => {
     const queueName = 'worked';
     const d = startData(`cid-${randomUUID()}`);

@@ -34,8 +34,9 @@ local rcall = redis.call
 local n = tonumber(ARGV[1])
 local name, ts, ttl, keep, optsHead = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local waitKey, metaKey, eventsKey = KEYS[1], KEYS[2], KEYS[4]
--- BullMQ's getOrSetMaxEvents
-local maxEvents = rcall('HGET', metaKey, 'opts.maxLenEvents')
+-- BullMQ's getOrSetMaxEvents, read with what isQueuePausedOrMaxed needs below (one call, not two)
+local meta = rcall('HMGET', metaKey, 'opts.maxLenEvents', 'paused', 'concurrency')
+local maxEvents = meta[1]
 if not maxEvents then
   maxEvents = 10000
   rcall('HSET', metaKey, 'opts.maxLenEvents', maxEvents)
@@ -72,8 +73,7 @@ if #added > 0 then
   -- for one command's execution and AOF record instead of one per job.
   rcall('LPUSH', waitKey, unpack(added))
   -- BullMQ's isQueuePausedOrMaxed + addBaseMarkerIfNeeded: wake a worker unless paused or at its global concurrency
-  local meta = rcall('HMGET', metaKey, 'paused', 'concurrency')
-  local held = meta[1] or (meta[2] and rcall('LLEN', KEYS[6]) >= tonumber(meta[2]))
+  local held = meta[2] or (meta[3] and rcall('LLEN', KEYS[6]) >= tonumber(meta[3]))
   if not held then rcall('ZADD', KEYS[5], 0, '0') end
 end
 return out
