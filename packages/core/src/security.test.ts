@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createApiKeyVerifier, presentedKeys } from './api-key.js';
 import { createFieldCipher, parseEncryptionKey } from './crypto.js';
 import { clientAddress, isAllowed, parseCidr } from './ip-allowlist.js';
-import { createSignatureVerifier, decodeSignature, signBody } from './signature.js';
+import { createSignatureVerifier, decodeSignature, decodeSignatureByPattern, signBody } from './signature.js';
 
 const cidrs = (...s: string[]) =>
   s.map(
@@ -58,19 +58,6 @@ describe('signatures', () => {
 });
 
 describe('signature header decoding', () => {
-  /** The general path alone: decodeSignature's fast path for `sha256=<64 hex>` must agree with it. */
-  const reference = (header: string, allowBase64: boolean): Buffer | undefined => {
-    const m = /^\s*sha256=(\S+)\s*$/i.exec(header);
-    if (!m) return undefined;
-    const value = m[1] as string;
-    if (/^[0-9a-f]{64}$/i.test(value)) return Buffer.from(value, 'hex');
-    if (allowBase64 && /^[A-Za-z0-9+/_-]{43}={0,1}$/.test(value)) {
-      const bytes = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-      return bytes.length === 32 ? bytes : undefined;
-    }
-    return undefined;
-  };
-
   it('agrees with the regular-expression path on near-valid headers', () => {
     const hex = fc.constantFrom(...'0123456789abcdefABCDEF'.split(''));
     const other = fc.constantFrom(...'gxz =+/-_\u00e9'.split(''));
@@ -89,12 +76,12 @@ describe('signature header decoding', () => {
     fc.assert(
       fc.property(header, fc.boolean(), ([head, body, tail], b64) => {
         const h = head + body + tail;
-        expect(decodeSignature(h, b64)).toEqual(reference(h, b64));
+        expect(decodeSignature(h, b64)).toEqual(decodeSignatureByPattern(h, b64));
       }),
       { numRuns: 20_000 },
     );
     const valid = signBody('s', 'x');
-    expect(decodeSignature(valid, false)).toEqual(reference(valid, false));
+    expect(decodeSignature(valid, false)).toEqual(decodeSignatureByPattern(valid, false));
     expect(decodeSignature(valid, false)).toHaveLength(32);
     expect(decodeSignature(`${valid.slice(0, 70)}g`, false)).toBeUndefined();
   });

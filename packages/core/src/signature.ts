@@ -15,6 +15,11 @@ export function decodeSignature(header: string, allowBase64: boolean): Buffer | 
     const bytes = Buffer.from(header.slice(7), 'hex');
     if (bytes.length === 32) return bytes;
   }
+  return decodeSignatureByPattern(header, allowBase64);
+}
+
+/** Every accepted form (spacing, case, base64); a test holds decodeSignature's fast path to it. */
+export function decodeSignatureByPattern(header: string, allowBase64: boolean): Buffer | undefined {
   const m = /^\s*sha256=(\S+)\s*$/i.exec(header);
   if (!m) return undefined;
   const value = m[1] as string;
