@@ -94,7 +94,7 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): (secrets:
   setSecrets({ apiKeys: auth.apiKeys, hmacSecrets: auth.hmacSecrets, cipher: deps.cipher });
 
   // Receipt times are formatted once per millisecond: under load most requests share one (V8
-  // formats an ISO date through printf, ~0.5 µs).
+  // formats an ISO date with its printf-style formatter, ~0.5 µs).
   let lastMs = Number.NaN;
   let lastIso = '';
   const receivedAt = (): string => {
