@@ -99,9 +99,10 @@ export function registerEventRoutes(app: Hono, deps: EventsRouteDeps): (secrets:
   let lastIso = '';
   const receivedAt = (): string => {
     const t = deps.now();
-    if (t.getTime() !== lastMs) {
+    const ms = t.getTime();
+    if (ms !== lastMs) {
       lastIso = t.toISOString();
-      lastMs = t.getTime();
+      lastMs = ms;
     }
     return lastIso;
   };
