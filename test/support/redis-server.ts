@@ -21,6 +21,8 @@ export function freePort(): Promise<number> {
 export interface RedisServer {
   port: number;
   url: string;
+  /** The running redis-server's process id (it changes across a restart). */
+  readonly pid: number | undefined;
   /** Stops the server (SIGTERM, or SIGKILL when `hard`), keeping its data directory. */
   stop(hard?: boolean): Promise<void>;
   /** Starts it again on the same port and data directory. */
@@ -116,6 +118,9 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
   return {
     port: p,
     url: `redis://127.0.0.1:${p}`,
+    get pid() {
+      return child?.pid;
+    },
     stop,
     start,
     async destroy() {
